@@ -1,0 +1,110 @@
+"""Thin DRF views: validate the shape of input, call a service, serialise a selector's rows."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from catalog import selectors, services
+from catalog.api.serializers import (
+    ImportCreateSerializer,
+    ImportJobSerializer,
+    ProductSerializer,
+)
+from catalog.models import ImportJob, Product
+
+
+class TokenLoginThrottle(AnonRateThrottle):
+    rate = "30/min"
+
+
+class TokenView(APIView):
+    """Trade a username and password for the user's API token."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [TokenLoginThrottle]
+
+    @extend_schema(
+        request=inline_serializer(
+            "TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}
+        ),
+        responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+    )
+    def post(self, request):
+        username = request.data.get("username")
+        password = request.data.get("password")
+        if not isinstance(username, str) or not isinstance(password, str) or not username:
+            return Response(
+                {"detail": "Send a username and a password.",
+                 "errors": {"username": ["This field is required."]} if not username else {}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        user = authenticate(request._request, username=username, password=password)
+        if user is None or not user.merchant_id:
+            return Response(
+                {"detail": "Wrong username or password."}, status=status.HTTP_400_BAD_REQUEST
+            )
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class ProductViewSet(viewsets.ModelViewSet):
+    serializer_class = ProductSerializer
+    lookup_url_kwarg = "product_id"
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        merchant = self.request.user.merchant
+        if self.action == "list":
+            return selectors.product_list(
+                merchant=merchant,
+                search=self.request.query_params.get("search", ""),
+                category=self.request.query_params.get("category", ""),
+            ).prefetch_related("attributes")
+        return Product.objects.filter(merchant=merchant).prefetch_related("attributes")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.product_create(
+            merchant=self.request.user.merchant, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.product_update(
+            product=serializer.instance, **serializer.validated_data
+        )
+        # Drop the prefetch cache so the response shows the new attributes.
+        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
+
+    def perform_destroy(self, instance: Product) -> None:
+        services.product_delete(product=instance)
+
+
+class ImportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.ListModelMixin,
+                    viewsets.GenericViewSet):
+    serializer_class = ImportJobSerializer
+    lookup_url_kwarg = "import_id"
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return selectors.import_job_list(merchant=self.request.user.merchant)
+
+    @extend_schema(request=ImportCreateSerializer, responses={202: ImportJobSerializer})
+    def create(self, request, *args, **kwargs):
+        upload = ImportCreateSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        job: ImportJob = services.import_job_create(
+            merchant=request.user.merchant, user=request.user, upload=upload.validated_data["file"]
+        )
+        return Response(
+            ImportJobSerializer(job).data,
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": f"/api/v1/imports/{job.pk}/"},
+        )
