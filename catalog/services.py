@@ -88,6 +88,8 @@ def _clean_attributes(attributes: Iterable[tuple[str, str]]) -> list[tuple[str, 
 
 def _check_product(product: Product) -> None:
     product.full_clean(exclude=["merchant"], validate_unique=False)
+    if any(ch.isspace() for ch in product.sku):
+        raise ValidationError({"sku": f"'{product.sku}' contains spaces; a sku is one word."})
     clash = Product.objects.filter(merchant_id=product.merchant_id, sku=product.sku)
     if product.pk:
         clash = clash.exclude(pk=product.pk)

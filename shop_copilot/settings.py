@@ -13,6 +13,7 @@ import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("COPILOT_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite, uploads and the embedded Redis live here
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -147,6 +148,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # the longest job (training runs take hours on CPU).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("COPILOT_BROKER_VISIBILITY_TIMEOUT", 12 * 3600),
+    # A worker looks for such messages every interval × throttle seconds (kombu's defaults:
+    # 10 × 10 = 100 s, plus once at start-up). The worker-crash test shortens both.
+    "unacked_restore_interval": env_int("COPILOT_BROKER_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": env_int("COPILOT_BROKER_RESTORE_THROTTLE", 10),
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {

