@@ -12,7 +12,7 @@ DEMO_CATALOG = Path(__file__).resolve().parents[2] / "demo" / "demo_catalog.json
 DEMO_MERCHANT = "Demo Store"
 DEMO_SLUG = "demo"
 DEMO_USER = "demo"
-DEMO_PASSWORD = "demo-copilot"  # stated in the README; a demo, not a secret
+DEMO_PASSWORD = "demo-copilot"  # noqa: S105 - stated in the README; a demo, not a secret
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "admin-copilot"  # noqa: S105 - documented demo login
 
