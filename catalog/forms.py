@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -19,10 +21,18 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
-class ProductForm(forms.Form):
+class Form(forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")  # labels sit above their fields: no colon
+        super().__init__(*args, **kwargs)
+
+
+class ProductForm(Form):
     sku = forms.CharField(label=_("SKU"), max_length=importing.MAX_SKU)
     name = forms.CharField(label=_("Name"), max_length=importing.MAX_NAME)
-    category = forms.CharField(label=_("Category"), max_length=importing.MAX_CATEGORY, required=False)
+    category = forms.CharField(
+        label=_("Category"), max_length=importing.MAX_CATEGORY, required=False
+    )
     language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
 
 
@@ -34,7 +44,7 @@ class ProductCreateForm(ProductForm):
     )
 
 
-class AttributeForm(forms.Form):
+class AttributeForm(Form):
     key = forms.CharField(
         label=_("Key"),
         max_length=importing.MAX_KEY,
@@ -47,21 +57,21 @@ class AttributeForm(forms.Form):
     )
 
 
-class ImageUploadForm(forms.Form):
-    # A FileField, not an ImageField: services.product_image_add is the one place images are checked.
+class ImageUploadForm(Form):
+    # A FileField, not an ImageField: services.product_image_add is where images are checked.
     image = forms.FileField(
         label=_("Image"),
         help_text=_("JPEG, PNG, WebP or GIF."),
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}),
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}),
     )
 
 
-class ImportUploadForm(forms.Form):
+class ImportUploadForm(Form):
     file = forms.FileField(
         label=_("Catalog file"),
         help_text=_(
             "A .csv or .jsonl (JSON Lines) file with the columns sku and name; category and "
             "language are optional and every other column becomes an attribute."
         ),
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.jsonl,.ndjson,.json"}),
+        widget=forms.FileInput(attrs={"accept": ".csv,.jsonl,.ndjson,.json"}),
     )

@@ -27,7 +27,8 @@ LANGUAGE_ALIASES = {
     "zh": "zh", "zh-cn": "zh", "zh-hans": "zh", "chinese": "zh", "中文": "zh", "cn": "zh",
 }
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_KEY = re.compile(r"^[\w\- ]+$", re.UNICODE)
+# Attribute names as a spreadsheet header would have them ("weight (kg)"), but no markup.
+ATTRIBUTE_KEY = re.compile(r"^\w[\w\- /().&%+]*$", re.UNICODE)
 
 
 class ImportFileError(Exception):
@@ -193,7 +194,7 @@ class _RowChecker:
         value = str(raw).strip()
         if not value:
             return None  # empty cells are skipped, never stored as empty attributes
-        if not key or len(key) > MAX_KEY or not _KEY.match(key):
+        if not key or len(key) > MAX_KEY or not ATTRIBUTE_KEY.match(key):
             self.error(row, key or "(blank)", "is not a usable attribute name")
             return None
         if len(value) > MAX_VALUE:

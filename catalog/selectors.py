@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from catalog.models import ImportJob, Merchant, Product, ProductAttribute, ProductImage
 
@@ -11,11 +11,13 @@ def product_list(*, merchant: Merchant, search: str = "", category: str = "") ->
     products = Product.objects.filter(merchant=merchant)
     search = search.strip()
     if search:
+        # A subquery, not a join: a join would make attribute_count count matching rows only.
+        matching_attribute = ProductAttribute.objects.filter(
+            product=OuterRef("pk"), value__icontains=search
+        )
         products = products.filter(
-            Q(sku__icontains=search)
-            | Q(name__icontains=search)
-            | Q(attributes__value__icontains=search)
-        ).distinct()
+            Q(sku__icontains=search) | Q(name__icontains=search) | Q(Exists(matching_attribute))
+        )
     if category:
         products = products.filter(category=category)
     return products.annotate(attribute_count=Count("attributes", distinct=True)).order_by("sku")

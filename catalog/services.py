@@ -75,6 +75,10 @@ def _clean_attributes(attributes: Iterable[tuple[str, str]]) -> list[tuple[str, 
             raise ValidationError({"attributes": "Every attribute needs a key."})
         if len(key) > importing.MAX_KEY:
             raise ValidationError({"attributes": f"Key '{key[:20]}…' is too long."})
+        if not importing.ATTRIBUTE_KEY.match(key):
+            raise ValidationError(
+                {"attributes": f"Key '{key}' may use letters, digits, spaces and - _ / ( ) . & % +."}
+            )
         if not value:
             raise ValidationError({"attributes": f"Attribute '{key}' needs a value."})
         if len(value) > importing.MAX_VALUE:
@@ -213,7 +217,9 @@ def product_image_add(*, product: Product, upload: UploadedFile) -> ProductImage
         raise ValidationError({"image": "Only JPEG, PNG, WebP and GIF images are accepted."})
     suffix = IMAGE_FORMATS[image_format]
     product_image = ProductImage(product=product, original_name=(upload.name or "")[:255])
-    product_image.image.save(f"upload{suffix}", ContentFile(clean), save=False)
+    # Django 5.2 reads width/height from the content; a nameless ContentFile gives NULLs.
+    name = f"upload{suffix}"
+    product_image.image.save(name, ContentFile(clean, name=name), save=False)
     product_image.save()
     return product_image
 

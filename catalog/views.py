@@ -58,6 +58,13 @@ def _is_partial_request(request: HttpRequest) -> bool:
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
+def _posted(request: HttpRequest, *, files: bool = False) -> Any:
+    """POST data for a bound form, or None on GET; an empty POST still binds (and fails)."""
+    if request.method != "POST":
+        return None
+    return request.FILES if files else request.POST
+
+
 def _vary_on_htmx(response: HttpResponse) -> HttpResponse:
     # The same URL answers a page or a partial; caches must keep them apart.
     patch_vary_headers(response, ("HX-Request",))
@@ -69,6 +76,15 @@ def _product_or_404(request: HttpRequest, product_id: int) -> Product:
         return selectors.product_get(merchant=_merchant(request), product_id=product_id)
     except Product.DoesNotExist as exc:
         raise Http404(_("No such product.")) from exc
+
+
+def _image_or_404(request: HttpRequest, product_id: int, image_id: int) -> ProductImage:
+    try:
+        return selectors.product_image_get(
+            merchant=_merchant(request), product_id=product_id, image_id=image_id
+        )
+    except ProductImage.DoesNotExist as exc:
+        raise Http404(_("No such image.")) from exc
 
 
 # --- Catalog ----------------------------------------------------------------------------------
@@ -99,7 +115,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @merchant_required
 def product_create(request: HttpRequest) -> HttpResponse:
-    form = ProductCreateForm(request.POST or None)
+    form = ProductCreateForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             product = services.product_create(merchant=_merchant(request), **form.cleaned_data)
@@ -115,8 +131,7 @@ def product_create(request: HttpRequest) -> HttpResponse:
 @merchant_required
 def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
     product = _product_or_404(request, product_id)
-    initial = {f: getattr(product, f) for f in ("sku", "name", "category", "language")}
-    form = ProductForm(request.POST or None, initial=initial)
+    form = ProductForm(_posted(request), initial=_product_initial(product))
     if request.method == "POST" and form.is_valid():
         try:
             services.product_update(product=product, **form.cleaned_data)
@@ -138,24 +153,24 @@ def _render_detail(
     attribute_form: AttributeForm | None = None,
     image_form: ImageUploadForm | None = None,
     partial: str = "",
-    status: int = 200,
 ) -> HttpResponse:
-    if form is None:
-        form = ProductForm(
-            initial={f: getattr(product, f) for f in ("sku", "name", "category", "language")}
-        )
+    """The product page, or one of its partials ("attributes", "images") for htmx."""
     context = {
         "product": product,
         "attributes": list(product.attributes.all()),
         "images": list(product.images.all()),
-        "form": form,
+        "form": form or ProductForm(initial=_product_initial(product)),
         "attribute_form": attribute_form or AttributeForm(),
         "image_form": image_form or ImageUploadForm(),
     }
     template = "catalog/product_detail.html"
     if partial:
         template += f"#{partial}"
-    return render(request, template, context, status=status)
+    return render(request, template, context)
+
+
+def _product_initial(product: Product) -> dict[str, str]:
+    return {field: getattr(product, field) for field in ("sku", "name", "category", "language")}
 
 
 @require_POST
@@ -252,15 +267,6 @@ def image_delete(request: HttpRequest, product_id: int, image_id: int) -> HttpRe
     return redirect("catalog:product_detail", product_id=product_id)
 
 
-def _image_or_404(request: HttpRequest, product_id: int, image_id: int) -> ProductImage:
-    try:
-        return selectors.product_image_get(
-            merchant=_merchant(request), product_id=product_id, image_id=image_id
-        )
-    except ProductImage.DoesNotExist as exc:
-        raise Http404(_("No such image.")) from exc
-
-
 # --- Imports ----------------------------------------------------------------------------------
 
 
@@ -268,7 +274,7 @@ def _image_or_404(request: HttpRequest, product_id: int, image_id: int) -> Produ
 @merchant_required
 def import_list(request: HttpRequest) -> HttpResponse:
     merchant = _merchant(request)
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    form = ImportUploadForm(_posted(request), _posted(request, files=True))
     if request.method == "POST" and form.is_valid():
         try:
             job = services.import_job_create(

@@ -21,6 +21,19 @@ class MerchantScopedAdmin(admin.ModelAdmin):
             return queryset
         return queryset.filter(**{self.merchant_path: self.user_merchant_id(request)})
 
+    def get_list_filter(self, request: HttpRequest):
+        # A merchant filter would list every merchant's name in the sidebar.
+        filters = super().get_list_filter(request)
+        if request.user.is_superuser:
+            return filters
+        return [f for f in filters if f != "merchant"]
+
+    def get_list_display(self, request: HttpRequest):
+        display = super().get_list_display(request)
+        if request.user.is_superuser:
+            return display
+        return [d for d in display if d != "merchant"]
+
     def has_module_permission(self, request: HttpRequest) -> bool:
         if not request.user.is_superuser and self.user_merchant_id(request) is None:
             return False
