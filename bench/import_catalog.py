@@ -13,16 +13,16 @@ import io
 import json
 import os
 import platform
+import resource
 import sys
 import time
-import resource
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop_copilot.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -39,10 +39,15 @@ def make_csv(rows: int) -> bytes:
     writer = csv.writer(out)
     writer.writerow(["sku", "name", "category", "language", "brand", "colour", "material", "weight"])
     for i in range(rows):
+        grams = 300 + i % 50
         if i % 5 == 0:
-            writer.writerow([f"ZH-{i:06d}", f"保温杯 {i} 号", "厨房", "zh", "禾香", "白色", "不锈钢", f"{300 + i % 50}克"])
+            writer.writerow(
+                [f"ZH-{i:06d}", f"保温杯 {i} 号", "厨房", "zh", "禾香", "白色", "不锈钢", f"{grams}克"]
+            )
         else:
-            writer.writerow([f"SKU-{i:06d}", f"Steel Bottle {i}", "sports", "en", "Hydra", "green", "steel", f"{300 + i % 50} g"])
+            writer.writerow(
+                [f"SKU-{i:06d}", f"Steel Bottle {i}", "sports", "en", "Hydra", "green", "steel", f"{grams} g"]
+            )
     return out.getvalue().encode("utf-8-sig")
 
 

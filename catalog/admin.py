@@ -78,6 +78,29 @@ class ProductAdmin(MerchantScopedAdmin):
         return [] if request.user.is_superuser else ["merchant"]
 
 
+@admin.register(ProductAttribute)
+class ProductAttributeAdmin(MerchantScopedAdmin):
+    merchant_path = "product__merchant"
+    list_display = ["key", "value", "product", "position"]
+    list_filter = ["key"]
+    search_fields = ["key", "value", "product__sku", "product__name"]
+    list_select_related = ["product"]
+    raw_id_fields = ["product"]
+
+
+@admin.register(ProductImage)
+class ProductImageAdmin(MerchantScopedAdmin):
+    merchant_path = "product__merchant"
+    list_display = ["__str__", "product", "width", "height", "is_generated", "created_at"]
+    list_filter = ["is_generated"]
+    search_fields = ["original_name", "product__sku", "product__name"]
+    list_select_related = ["product"]
+    readonly_fields = ["image", "width", "height", "original_name", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # images are added from the product page, where uploads are verified
+
+
 @admin.register(ImportJob)
 class ImportJobAdmin(MerchantScopedAdmin):
     list_display = ["id", "original_name", "merchant", "status", "done", "total", "created_at"]
