@@ -276,6 +276,9 @@ def _enqueue_import(job: ImportJob) -> None:
     ImportJob.objects.filter(pk=job.pk).update(celery_task_id=result.id or "")
 
 
+IMPORT_MAX_ATTEMPTS = 3
+
+
 def import_job_run(*, job_id: int) -> ImportJob | None:
     """Run an import. Safe to run again after a crash: products are upserted by sku."""
     job = ImportJob.objects.select_related("merchant").filter(pk=job_id).first()
@@ -285,6 +288,14 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
     if job.is_finished:
         logger.info("Import job %s already %s; nothing to do", job_id, job.status)
         return job
+    if job.attempts >= IMPORT_MAX_ATTEMPTS:
+        # Each attempt died with its worker (out of memory, say): stop handing it out.
+        return _import_finish(
+            job,
+            JobStatus.FAILED,
+            message=f"The import was interrupted {job.attempts} times and was stopped. "
+            "Importing the same file again is safe: products are matched by sku.",
+        )
     job.status = JobStatus.RUNNING
     job.started_at = job.started_at or timezone.now()
     job.attempts += 1

@@ -490,6 +490,22 @@ def test_import_run_again_after_a_crash_restarts_and_duplicates_nothing(
     assert sorted(Product.objects.values_list("sku", flat=True)) == [f"C-{i}" for i in range(5)]
 
 
+def test_import_that_keeps_killing_its_worker_is_stopped(merchant_account: MerchantAccount) -> None:
+    data = csv_file("sku,name", "D-1,One")
+    job = services.import_job_create(
+        merchant=merchant_account.merchant, upload=SimpleUploadedFile("d.csv", data), enqueue=False
+    )
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING, attempts=services.IMPORT_MAX_ATTEMPTS
+    )
+
+    services.import_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert "interrupted 3 times" in job.error_message
+    assert not Product.objects.filter(merchant=merchant_account.merchant).exists()
+
+
 def test_import_run_on_a_finished_or_missing_job_is_a_no_op(
     merchant_account: MerchantAccount,
 ) -> None:
