@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import slugify
 from PIL import Image, UnidentifiedImageError
@@ -296,11 +298,15 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
             message=f"The import was interrupted {job.attempts} times and was stopped. "
             "Importing the same file again is safe: products are matched by sku.",
         )
-    job.status = JobStatus.RUNNING
-    job.started_at = job.started_at or timezone.now()
-    job.attempts += 1
-    job.done = 0
-    job.save(update_fields=["status", "started_at", "attempts", "done"])
+    started = _unfinished(job).update(
+        status=JobStatus.RUNNING,
+        started_at=Coalesce("started_at", Value(timezone.now())),
+        attempts=F("attempts") + 1,
+        done=0,
+    )
+    if not started:  # cancelled a moment ago
+        return job
+    job.refresh_from_db()
 
     try:
         with job.file.open("rb") as handle:
@@ -331,6 +337,10 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
     job.save(update_fields=["total", "created_count", "updated_count"])
     batch_size = settings.COPILOT_IMPORT_BATCH_SIZE
     for start in range(0, len(parsed.rows), batch_size):
+        if _import_cancelled(job):
+            logger.info("Import job %s cancelled after %s of %s rows", job.pk, job.done, job.total)
+            job.refresh_from_db()
+            return job
         batch = parsed.rows[start : start + batch_size]
         created, updated = _upsert_rows(job.merchant, batch)
         job.done += len(batch)
@@ -340,6 +350,24 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
     return _import_finish(job, JobStatus.SUCCEEDED)
 
 
+def import_job_cancel(*, job: ImportJob) -> ImportJob:
+    """Stop a queued or running import. Batches already written stay; the rest are skipped."""
+    cancelled = _unfinished(job).update(
+        status=JobStatus.CANCELLED,
+        finished_at=timezone.now(),
+        error_message="Cancelled. Products written before the cancel are kept; importing the "
+        "file again is safe.",
+    )
+    if not cancelled:
+        raise ValidationError("This import has already finished.")
+    job.refresh_from_db()
+    return job
+
+
+def _import_cancelled(job: ImportJob) -> bool:
+    return not _unfinished(job).exists()
+
+
 def import_job_fail(*, job_id: int, message: str) -> None:
     """Mark a job failed after an error nobody can retry away."""
     job = ImportJob.objects.filter(pk=job_id).first()
@@ -347,11 +375,16 @@ def import_job_fail(*, job_id: int, message: str) -> None:
         _import_finish(job, JobStatus.FAILED, message=message)
 
 
+def _unfinished(job: ImportJob) -> QuerySet[ImportJob]:
+    """The job's row, if it may still change state: every transition goes through this guard."""
+    return ImportJob.objects.filter(pk=job.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+
+
 def _import_finish(job: ImportJob, status: str, *, message: str = "") -> ImportJob:
-    job.status = status
-    job.error_message = message
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "error_message", "errors", "finished_at"])
+    _unfinished(job).update(
+        status=status, error_message=message, errors=job.errors, finished_at=timezone.now()
+    )
+    job.refresh_from_db()
     return job
 
 

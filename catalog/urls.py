@@ -27,4 +27,5 @@ urlpatterns = [
     ),
     path("imports/", views.import_list, name="import_list"),
     path("imports/<int:import_id>/", views.import_detail, name="import_detail"),
+    path("imports/<int:import_id>/cancel/", views.import_cancel, name="import_cancel"),
 ]

@@ -288,13 +288,17 @@ def import_list(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/import_list.html", context)
 
 
+def _import_or_404(request: HttpRequest, import_id: int) -> ImportJob:
+    try:
+        return selectors.import_job_get(merchant=_merchant(request), import_id=import_id)
+    except ImportJob.DoesNotExist as exc:
+        raise Http404(_("No such import.")) from exc
+
+
 @require_GET
 @merchant_required
 def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
-    try:
-        job = selectors.import_job_get(merchant=_merchant(request), import_id=import_id)
-    except ImportJob.DoesNotExist as exc:
-        raise Http404(_("No such import.")) from exc
+    job = _import_or_404(request, import_id)
     context = {"job": job}
     if not _is_partial_request(request):
         return _vary_on_htmx(render(request, "catalog/import_detail.html", context))
@@ -303,3 +307,16 @@ def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
         # 286 tells htmx to stop polling; the final state is still swapped in.
         response = HttpResponseStopPolling(response.content)
     return _vary_on_htmx(response)
+
+
+@require_POST
+@merchant_required
+def import_cancel(request: HttpRequest, import_id: int) -> HttpResponse:
+    job = _import_or_404(request, import_id)
+    try:
+        services.import_job_cancel(job=job)
+    except ValidationError as exc:
+        messages.info(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Import cancelled."))
+    return redirect(job)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.models import Token
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
@@ -101,12 +103,23 @@ class ImportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.L
                     viewsets.GenericViewSet):
     serializer_class = ImportJobSerializer
     lookup_url_kwarg = "import_id"
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return ImportJob.objects.none()
         return selectors.import_job_list(merchant=self.request.user.merchant)
+
+    @extend_schema(request=None, responses={200: ImportJobSerializer, 409: None})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, *args, **kwargs):
+        """Stop a queued or running import; products already written are kept."""
+        job = self.get_object()
+        try:
+            job = services.import_job_cancel(job=job)
+        except DjangoValidationError as exc:
+            return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)
+        return Response(ImportJobSerializer(job).data)
 
     @extend_schema(request=ImportCreateSerializer, responses={202: ImportJobSerializer})
     def create(self, request, *args, **kwargs):

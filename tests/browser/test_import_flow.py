@@ -70,6 +70,8 @@ def test_import_a_csv_and_browse_the_catalog(
     expect(progress.locator(".badge")).to_have_text("Succeeded")
     expect(progress).to_contain_text("4 of 4 rows (100%)")
     expect(progress.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
+    # The final poll's out-of-band swap took the Cancel button away.
+    expect(page.get_by_role("button", name="Cancel import")).to_have_count(0)
     assert job.created_count == 4
     screenshot(page, "import_detail")
 

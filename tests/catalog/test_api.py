@@ -312,6 +312,28 @@ def test_imports_cannot_be_changed_or_deleted(api_client: APIClient, merchant_ac
     assert ImportJob.objects.filter(pk=job.pk).exists()
 
 
+def test_import_cancel(api_client: APIClient, merchant_account, other_merchant_account) -> None:
+    job = services.import_job_create(
+        merchant=merchant_account.merchant, upload=upload("c.csv", b"sku,name\r\nA,B\r\n"),
+        enqueue=False,
+    )
+    response = api_client.post(f"{import_url(job.pk)}cancel/")
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
+
+    again = api_client.post(f"{import_url(job.pk)}cancel/")
+    assert again.status_code == 409
+    assert again.json()["detail"] == "This import has already finished."
+
+    theirs = services.import_job_create(
+        merchant=other_merchant_account.merchant, upload=upload("t.csv", b"sku,name\r\nA,B\r\n"),
+        enqueue=False,
+    )
+    assert api_client.post(f"{import_url(theirs.pk)}cancel/").status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.status == JobStatus.QUEUED
+
+
 # --- schema and docs --------------------------------------------------------------------------
 
 

@@ -506,6 +506,50 @@ def test_import_that_keeps_killing_its_worker_is_stopped(merchant_account: Merch
     assert not Product.objects.filter(merchant=merchant_account.merchant).exists()
 
 
+def test_cancelled_queued_import_never_runs(merchant_account: MerchantAccount) -> None:
+    job = services.import_job_create(
+        merchant=merchant_account.merchant,
+        upload=SimpleUploadedFile("c.csv", csv_file("sku,name", "A-1,One")),
+        enqueue=False,
+    )
+    services.import_job_cancel(job=job)
+    assert job.status == JobStatus.CANCELLED and job.finished_at
+
+    services.import_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED
+    assert job.attempts == 0
+    assert not Product.objects.exists()
+    with pytest.raises(ValidationError, match="already finished"):
+        services.import_job_cancel(job=job)
+
+
+def test_cancel_stops_a_running_import_between_batches(
+    merchant_account: MerchantAccount, settings, monkeypatch
+) -> None:
+    settings.COPILOT_IMPORT_BATCH_SIZE = 2
+    job = services.import_job_create(
+        merchant=merchant_account.merchant,
+        upload=SimpleUploadedFile("c.csv", csv_file("sku,name", *(f"C-{i},Item {i}" for i in range(6)))),
+        enqueue=False,
+    )
+    write_batch = services._upsert_rows
+
+    def write_then_cancel(merchant, rows):
+        result = write_batch(merchant, rows)
+        services.import_job_cancel(job=ImportJob.objects.get(pk=job.pk))  # someone clicks Cancel
+        return result
+
+    monkeypatch.setattr(services, "_upsert_rows", write_then_cancel)
+    services.import_job_run(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED
+    assert (job.done, job.total) == (2, 6)
+    assert sorted(Product.objects.values_list("sku", flat=True)) == ["C-0", "C-1"]
+    assert "Cancelled" in job.error_message
+
+
 def test_import_run_on_a_finished_or_missing_job_is_a_no_op(
     merchant_account: MerchantAccount,
 ) -> None:

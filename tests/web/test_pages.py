@@ -445,6 +445,29 @@ def test_import_detail_poll_answers_286_when_finished(merchant_client, job):
     assert 'hx-trigger="every 1s"' not in page.content.decode()
 
 
+def test_cancel_button_while_the_job_runs(merchant_client, job):
+    page = merchant_client.get(job.get_absolute_url()).content.decode()
+    cancel_url = reverse("catalog:import_cancel", kwargs={"import_id": job.pk})
+    assert f'action="{cancel_url}"' in page
+
+    response = merchant_client.post(cancel_url, follow=True)
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED
+    page = response.content.decode()
+    assert "Import cancelled." in page
+    assert f'action="{cancel_url}"' not in page
+    assert 'hx-trigger="every 1s"' not in page
+
+    again = merchant_client.post(cancel_url, follow=True).content.decode()
+    assert "This import has already finished." in again
+
+
+def test_finished_poll_removes_the_cancel_button(merchant_client, job):
+    services.import_job_run(job_id=job.pk)
+    poll = merchant_client.get(job.get_absolute_url(), **HTMX).content.decode()
+    assert '<div id="import-cancel" hx-swap-oob="true"></div>' in poll
+
+
 def test_import_detail_shows_the_error_report(merchant_client, merchant_account):
     job = services.import_job_create(
         merchant=merchant_account.merchant,
@@ -473,6 +496,7 @@ VIEWS = [
     ("catalog:image_file", "get", ("product_id", "image_id")),
     ("catalog:image_delete", "post", ("product_id", "image_id")),
     ("catalog:import_detail", "get", ("import_id",)),
+    ("catalog:import_cancel", "post", ("import_id",)),
 ]
 
 
