@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
+from catalog import services
 from catalog.models import ImportJob, Merchant, Product, ProductAttribute, ProductImage, User
 from shop_copilot.admin_scoping import MerchantScopedAdmin, MerchantScopedInline
 
@@ -105,6 +107,7 @@ class ProductImageAdmin(MerchantScopedAdmin):
 class ImportJobAdmin(MerchantScopedAdmin):
     list_display = ["id", "original_name", "merchant", "status", "done", "total", "created_at"]
     list_filter = ["status", "file_format", "merchant"]
+    actions = ["cancel_imports"]
     search_fields = ["original_name", "celery_task_id"]
     list_select_related = ["merchant"]
     readonly_fields = [
@@ -115,6 +118,17 @@ class ImportJobAdmin(MerchantScopedAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # imports start from the import page or the API, where files are checked
+
+    @admin.action(description=_("Cancel the selected imports"))
+    def cancel_imports(self, request, queryset) -> None:
+        cancelled = 0
+        for job in queryset:
+            try:
+                services.import_job_cancel(job=job)
+                cancelled += 1
+            except ValidationError:
+                pass  # already finished
+        self.message_user(request, _("%(count)d imports cancelled.") % {"count": cancelled})
 
 
 admin.site.unregister(TokenProxy)
