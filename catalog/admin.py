@@ -121,14 +121,18 @@ class ImportJobAdmin(MerchantScopedAdmin):
 
     @admin.action(description=_("Cancel the selected imports"))
     def cancel_imports(self, request, queryset) -> None:
-        cancelled = 0
+        cancelled = finished = 0
         for job in queryset:
             try:
                 services.import_job_cancel(job=job)
-                cancelled += 1
             except ValidationError:
-                pass  # already finished
-        self.message_user(request, _("%(count)d imports cancelled.") % {"count": cancelled})
+                finished += 1
+            else:
+                cancelled += 1
+        message = _("%(count)d imports cancelled.") % {"count": cancelled}
+        if finished:
+            message += " " + _("%(count)d had already finished.") % {"count": finished}
+        self.message_user(request, message)
 
 
 admin.site.unregister(TokenProxy)

@@ -123,10 +123,7 @@ def product_create(
     _check_product(product)
     cleaned = _clean_attributes(attributes)
     product.save()
-    ProductAttribute.objects.bulk_create(
-        ProductAttribute(product=product, key=k, value=v, position=i)
-        for i, (k, v) in enumerate(cleaned)
-    )
+    _replace_attributes(product, cleaned)
     return product
 
 
@@ -147,13 +144,16 @@ def product_update(
     _check_product(product)
     product.save()
     if attributes is not None:
-        cleaned = _clean_attributes(attributes)
-        product.attributes.all().delete()
-        ProductAttribute.objects.bulk_create(
-            ProductAttribute(product=product, key=k, value=v, position=i)
-            for i, (k, v) in enumerate(cleaned)
-        )
+        _replace_attributes(product, _clean_attributes(attributes))
     return product
+
+
+def _replace_attributes(product: Product, cleaned: list[tuple[str, str]]) -> None:
+    product.attributes.all().delete()
+    ProductAttribute.objects.bulk_create(
+        ProductAttribute(product=product, key=k, value=v, position=i)
+        for i, (k, v) in enumerate(cleaned)
+    )
 
 
 def product_delete(*, product: Product) -> None:
@@ -337,7 +337,7 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
     job.save(update_fields=["total", "created_count", "updated_count"])
     batch_size = settings.COPILOT_IMPORT_BATCH_SIZE
     for start in range(0, len(parsed.rows), batch_size):
-        if _import_cancelled(job):
+        if _import_stopped(job):
             logger.info("Import job %s cancelled after %s of %s rows", job.pk, job.done, job.total)
             job.refresh_from_db()
             return job
@@ -364,14 +364,15 @@ def import_job_cancel(*, job: ImportJob) -> ImportJob:
     return job
 
 
-def _import_cancelled(job: ImportJob) -> bool:
+def _import_stopped(job: ImportJob) -> bool:
+    """Cancelled (or otherwise finished) by someone else while this run was writing."""
     return not _unfinished(job).exists()
 
 
 def import_job_fail(*, job_id: int, message: str) -> None:
     """Mark a job failed after an error nobody can retry away."""
     job = ImportJob.objects.filter(pk=job_id).first()
-    if job and not job.is_finished:
+    if job:
         _import_finish(job, JobStatus.FAILED, message=message)
 
 
@@ -412,15 +413,13 @@ def _upsert_rows(merchant: Merchant, rows: list[importing.CatalogRow]) -> tuple[
             product.name, product.category, product.language = r.name, r.category, r.language
             product.updated_at = now
             to_update.append(product)
+    # bulk_create sets primary keys on the backends we run on (Postgres, SQLite 3.35+).
     Product.objects.bulk_create(to_create)
     Product.objects.bulk_update(to_update, ["name", "category", "language", "updated_at"])
-    # bulk_create sets primary keys on Postgres and SQLite alike; fetch them to be backend-agnostic.
-    products = {
-        p.sku: p for p in Product.objects.filter(merchant=merchant, sku__in=[r.sku for r in rows])
-    }
+    products = existing | {p.sku: p for p in to_create}
     current: dict[tuple[int, str], ProductAttribute] = {
         (a.product_id, a.key): a
-        for a in ProductAttribute.objects.filter(product__in=products.values())
+        for a in ProductAttribute.objects.filter(product__in=existing.values())  # new ones have none
     }
     new_attributes, changed_attributes, touched = [], [], set()
     for r in rows:
