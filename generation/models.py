@@ -1,1 +1,248 @@
-"""Drafts, generation jobs, training examples and model versions arrive with the generation issue."""
+"""Drafts of product copy, the jobs that write them, and what accepted copy teaches the model."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from catalog.models import JobStatus, Language, Merchant, Product
+
+
+class CopyField(models.TextChoices):
+    TITLE = "title", _("Title")
+    DESCRIPTION = "description", _("Description")
+    BULLETS = "bullets", _("Bullet points")
+    TAGS = "tags", _("Search tags")
+    AD_COPY = "ad_copy", _("Ad copy")
+    SEO_META = "seo_meta", _("SEO meta description")
+
+
+class Tone(models.TextChoices):
+    PROFESSIONAL = "professional", _("Professional")
+    PLAYFUL = "playful", _("Playful")
+    LUXURY = "luxury", _("Luxury")
+    TECHNICAL = "technical", _("Technical")
+    FRIENDLY = "friendly", _("Friendly")
+
+
+class Length(models.TextChoices):
+    SHORT = "short", _("Short")
+    MEDIUM = "medium", _("Medium")
+    LONG = "long", _("Long")
+
+
+class CopySettings(models.Model):
+    """A merchant's house rules for generated copy."""
+
+    merchant = models.OneToOneField(Merchant, on_delete=models.CASCADE, related_name="copy_settings")
+    banned_words = models.JSONField(
+        default=list, blank=True, help_text=_("Words and phrases drafts must never use.")
+    )
+
+    class Meta:
+        verbose_name_plural = "copy settings"
+
+    def __str__(self) -> str:
+        return f"Copy settings of {self.merchant}"
+
+
+class ModelVersion(models.Model):
+    """A model that writes drafts: a base model, or an adapter trained on top of one."""
+
+    class Kind(models.TextChoices):
+        BASE = "base", _("Base model")
+        ADAPTER = "adapter", _("LoRA adapter")
+
+    merchant = models.ForeignKey(
+        Merchant,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="model_versions",
+        help_text=_("Empty for models shared by every merchant."),
+    )
+    language = models.CharField(max_length=2, choices=Language.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.BASE)
+    name = models.CharField(max_length=200)
+    base_model = models.CharField(max_length=500, help_text=_("Folder of the base model."))
+    adapter_path = models.CharField(max_length=500, blank=True)
+    is_promoted = models.BooleanField(default=False)
+    metrics = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["language", "base_model"],
+                condition=models.Q(kind="base"),
+                name="one_base_version_per_model_folder",
+            )
+        ]
+
+    def __str__(self) -> str:
+        owner = self.merchant.slug if self.merchant_id else "shared"
+        return f"{self.name} ({self.language}, {owner})"
+
+
+class GenerationJob(models.Model):
+    """Drafts being written for one or many products and fields. The row is the truth."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="generation_jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    products = models.ManyToManyField(Product, related_name="generation_jobs")
+    fields = models.JSONField(help_text=_('Copy fields to write, e.g. ["title", "bullets"].'))
+    language = models.CharField(
+        max_length=2,
+        choices=Language.choices,
+        blank=True,
+        help_text=_("Empty: each product's own language."),
+    )
+    tone = models.CharField(max_length=16, choices=Tone.choices, default=Tone.PROFESSIONAL)
+    length = models.CharField(max_length=8, choices=Length.choices, default=Length.MEDIUM)
+    channel = models.CharField(max_length=32, default="generic")
+    few_shot = models.BooleanField(default=True, help_text=_("Show the model accepted examples."))
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text=_("[{product, field, message}]"))
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    celery_task_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Generation {self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in JobStatus.finished()
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 100 if self.is_finished else 0
+        return min(100, round(100 * self.done / self.total))
+
+
+class DraftStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Waiting for a decision")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected")
+    SUPERSEDED = "superseded", _("Superseded")
+
+
+class Draft(models.Model):
+    """One field's copy for one product. `version` increases on every change (optimistic lock)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="drafts")
+    job = models.ForeignKey(
+        GenerationJob, on_delete=models.SET_NULL, null=True, blank=True, related_name="drafts"
+    )
+    field = models.CharField(max_length=16, choices=CopyField.choices)
+    language = models.CharField(max_length=2, choices=Language.choices)
+    channel = models.CharField(max_length=32, default="generic")
+    tone = models.CharField(max_length=16, choices=Tone.choices, default=Tone.PROFESSIONAL)
+    length = models.CharField(max_length=8, choices=Length.choices, default=Length.MEDIUM)
+    text = models.TextField()
+    status = models.CharField(max_length=16, choices=DraftStatus.choices, default=DraftStatus.PROPOSED)
+    version = models.PositiveIntegerField(default=1)
+    grounding = models.JSONField(default=dict, blank=True)
+    violations = models.JSONField(default=list, blank=True, help_text=_("Channel-rule problems."))
+    has_ungrounded = models.BooleanField(default=False)
+    score = models.FloatField(default=0.0)
+    alternatives = models.JSONField(
+        default=list, blank=True, help_text=_("The other candidates, best first.")
+    )
+    source_attributes = models.JSONField(
+        default=list, help_text=_("The [key, value] pairs the draft was written from.")
+    )
+    few_shot_count = models.PositiveSmallIntegerField(default=0)
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="drafts"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["product", "field", "status"]),
+            models.Index(fields=["status", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_field_display()} of {self.product.sku} ({self.status})"
+
+
+class DraftRevision(models.Model):
+    """The text of a draft at one version: generated, or as a person edited it."""
+
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="revisions")
+    version = models.PositiveIntegerField()
+    text = models.TextField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty when the model wrote it."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["draft", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["draft", "version"], name="one_revision_per_draft_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"Revision {self.version} of draft {self.draft_id}"
+
+
+class TrainingExample(models.Model):
+    """Accepted copy and what it was written from: what fine-tuning learns from."""
+
+    class Source(models.TextChoices):
+        ACCEPTED = "accepted", _("Accepted as written")
+        EDITED = "edited", _("Edited, then accepted")
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="training_examples")
+    product = models.ForeignKey(
+        Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="training_examples"
+    )
+    draft = models.OneToOneField(
+        Draft, on_delete=models.SET_NULL, null=True, blank=True, related_name="training_example"
+    )
+    field = models.CharField(max_length=16, choices=CopyField.choices)
+    language = models.CharField(max_length=2, choices=Language.choices)
+    channel = models.CharField(max_length=32, default="generic")
+    product_name = models.CharField(max_length=300)
+    category = models.CharField(max_length=100, blank=True)
+    input_attributes = models.JSONField(help_text=_("[[key, value], ...] as the model saw them."))
+    target_text = models.TextField()
+    source = models.CharField(max_length=16, choices=Source.choices)
+    edit_distance = models.PositiveIntegerField(
+        default=0, help_text=_("Words inserted, deleted or changed by the merchant.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["merchant", "field", "language"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_field_display()} example for {self.product_name}"

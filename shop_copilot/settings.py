@@ -146,6 +146,17 @@ COPILOT_IMPORT_BATCH_SIZE = env_int("COPILOT_IMPORT_BATCH_SIZE", 500)
 COPILOT_IMAGE_MAX_BYTES = env_int("COPILOT_IMAGE_MAX_BYTES", 10 * 1024 * 1024)
 COPILOT_IMAGE_MAX_PIXELS = env_int("COPILOT_IMAGE_MAX_PIXELS", 40_000_000)
 
+# --- Copy generation ------------------------------------------------------------------------
+# Converted base models live here (several hundred MB each; written once, then reused).
+COPILOT_MODEL_STORE = Path(os.environ.get("COPILOT_MODEL_STORE", VAR_DIR / "models"))
+# A local Hugging Face causal LM folder replaces the shipped base model of a language.
+COPILOT_BASE_MODEL_EN = os.environ.get("COPILOT_BASE_MODEL_EN", "")
+COPILOT_BASE_MODEL_ZH = os.environ.get("COPILOT_BASE_MODEL_ZH", "")
+COPILOT_GENERATION_BATCH_SIZE = env_int("COPILOT_GENERATION_BATCH_SIZE", 8)  # prompts per call
+COPILOT_GENERATION_CANDIDATES = env_int("COPILOT_GENERATION_CANDIDATES", 4)  # per draft
+COPILOT_FEW_SHOT_EXAMPLES = env_int("COPILOT_FEW_SHOT_EXAMPLES", 2)
+COPILOT_GENERATION_MAX_DRAFTS = env_int("COPILOT_GENERATION_MAX_DRAFTS", 5000)  # per job
+
 # --- Celery ---------------------------------------------------------------------------------
 REDIS_SOCKET_PATH = VAR_DIR / "redis.sock"
 REDIS_URL = os.environ.get("REDIS_URL", f"redis+socket://{REDIS_SOCKET_PATH}")

@@ -7,6 +7,7 @@ from shop_copilot import views
 
 api_v1 = [
     path("", include("catalog.api.urls")),
+    path("", include("generation.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

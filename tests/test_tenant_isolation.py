@@ -42,6 +42,15 @@ from rest_framework.test import APIClient
 
 from catalog import services
 from catalog.models import ImportJob, Merchant, Product, ProductAttribute, ProductImage, User
+from generation import services as generation_services
+from generation.models import (
+    CopySettings,
+    Draft,
+    DraftRevision,
+    GenerationJob,
+    ModelVersion,
+    TrainingExample,
+)
 from tests.conftest import PASSWORD, token_client
 
 pytestmark = pytest.mark.django_db
@@ -49,8 +58,8 @@ pytestmark = pytest.mark.django_db
 PROJECT_APPS = ("catalog", "generation")
 
 # Keyword arguments that name one of A's rows; each is filled from the World below.
-OBJECT_KWARGS = {"product_id", "attribute_id", "image_id", "import_id", "object_id", "id",
-                 "content_type_id"}
+OBJECT_KWARGS = {"product_id", "attribute_id", "image_id", "import_id", "job_id", "draft_id",
+                 "object_id", "id", "content_type_id"}
 # Keyword arguments that name no row.
 PLAIN_KWARGS = {"app_label", "format", "url"}
 
@@ -59,6 +68,7 @@ A_MARKERS = (
     "Alpha Secret Merchant", "alpha-secret-merchant", "alpha_secret_owner", "alpha@secret.example",
     "ALPHA-SECRET-SKU", "Alpha Secret Lamp", "AlphaSecretCategory", "alphasecretkey",
     "Alpha Secret Value", "alpha-secret-photo", "alpha-secret-import", "alpha-secret-group",
+    "Alpha secret draft copy", "alphasecretbanned",
 )
 
 
@@ -138,6 +148,10 @@ class World:
     import_job: ImportJob
     group: Group
     b_product: Product
+    generation_job: GenerationJob
+    draft: Draft
+    accepted_draft: Draft
+    model_version: ModelVersion
 
     def admin_object_pk(self, model: type[Model]) -> str:
         """A's row of an admin's model, as the admin writes it in URLs."""
@@ -151,6 +165,12 @@ class World:
             TokenProxy: self.a.user.pk,  # DRF's admin proxy uses the user's id as its pk
             Token: self.a.token,
             Group: self.group.pk,
+            GenerationJob: self.generation_job.pk,
+            Draft: self.draft.pk,
+            DraftRevision: self.draft.revisions.get().pk,
+            TrainingExample: self.accepted_draft.training_example.pk,
+            CopySettings: CopySettings.objects.get(merchant=self.a.merchant).pk,
+            ModelVersion: self.model_version.pk,
         }
         if model not in objects:
             pytest.fail(
@@ -191,7 +211,30 @@ def world(db, settings) -> World:
     b.user.save(update_fields=["is_staff"])
     b.user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=PROJECT_APPS))
     b_product = services.product_create(merchant=b.merchant, sku="BRAVO-1", name="Bravo thing")
-    return World(a, b, product, product.attributes.get(), image, import_job, group, b_product)
+
+    generation_services.copy_settings_update(merchant=a.merchant, banned_words=["alphasecretbanned"])
+    generation_job = generation_services.generation_job_create(
+        merchant=a.merchant, product_ids=[product.pk], fields=["title"], user=a.user, enqueue=False
+    )
+    model_version = ModelVersion.objects.create(
+        merchant=a.merchant, language="en", kind=ModelVersion.Kind.ADAPTER,
+        name="Alpha secret draft copy adapter", base_model="/models/base",
+    )
+    drafts = [
+        Draft.objects.create(
+            product=product, job=generation_job, field=field, language="en",
+            text=f"Alpha secret draft copy ({field})", model_version=model_version,
+            source_attributes=[["alphasecretkey", "Alpha Secret Value"]],
+        )
+        for field in ("title", "description")
+    ]
+    for draft in drafts:
+        DraftRevision.objects.create(draft=draft, version=1, text=draft.text)
+    accepted = generation_services.draft_accept(draft=drafts[1], user=a.user, version=1)
+    return World(
+        a, b, product, product.attributes.get(), image, import_job, group, b_product,
+        generation_job, drafts[0], accepted, model_version,
+    )
 
 
 def snapshot(world: World) -> dict[str, Any]:
@@ -208,6 +251,14 @@ def snapshot(world: World) -> dict[str, Any]:
         "images": [(i.pk, i.image.name, Path(i.image.path).exists()) for i in images],
         "imports": list(ImportJob.objects.filter(merchant=merchant).order_by("pk").values()),
         "groups": list(Group.objects.order_by("pk").values()),
+        "generation_jobs": list(GenerationJob.objects.filter(merchant=merchant).order_by("pk").values()),
+        "drafts": list(Draft.objects.filter(product__merchant=merchant).order_by("pk").values()),
+        "revisions": list(
+            DraftRevision.objects.filter(draft__product__merchant=merchant).order_by("pk").values()
+        ),
+        "examples": list(TrainingExample.objects.filter(merchant=merchant).order_by("pk").values()),
+        "copy_settings": list(CopySettings.objects.filter(merchant=merchant).values()),
+        "model_versions": list(ModelVersion.objects.filter(merchant=merchant).values()),
     }
 
 
@@ -237,6 +288,8 @@ def fillings(route: Route, world: World) -> list[tuple[str, dict[str, str]]]:
         "attribute_id": str(world.attribute.pk),
         "image_id": str(world.image.pk),
         "import_id": str(world.import_job.pk),
+        "job_id": str(world.generation_job.pk),
+        "draft_id": str(world.draft.pk),
         "format": "json",
         "url": "no-such-page/",
     }
@@ -296,7 +349,11 @@ def page_post_data() -> dict[str, Any]:
 def requests_for(route: Route, world: World, path: str) -> Iterator[tuple[str, Any]]:
     if route.is_api:
         client: APIClient = token_client(world.b)
-        body = {"sku": "HACKED", "name": "HACKED", "attributes": [{"key": "k", "value": "HACKED"}]}
+        body = {
+            "sku": "HACKED", "name": "HACKED", "attributes": [{"key": "k", "value": "HACKED"}],
+            "version": 1, "text": "HACKED", "tone": "playful", "product_ids": [world.product.pk],
+            "fields": ["title"],
+        }
         yield "GET", client.get(path)
         yield "POST", client.post(path, body, format="json")
         yield "PUT", client.put(path, body, format="json")

@@ -1,0 +1,118 @@
+"""Admin for generation rows. Decisions on drafts go through the same services as the editor."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from generation import services
+from generation.models import CopySettings, Draft, DraftRevision, GenerationJob, ModelVersion, TrainingExample
+from shop_copilot.admin_scoping import MerchantScopedAdmin
+
+
+class ReadOnlyAdmin(MerchantScopedAdmin):
+    """Rows written by services only: admins look, filter and act through actions."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CopySettings)
+class CopySettingsAdmin(MerchantScopedAdmin):
+    list_display = ["merchant", "banned_words"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not request.user.is_superuser:
+            obj.merchant_id = self.user_merchant_id(request)
+        services.copy_settings_update(merchant=obj.merchant, banned_words=obj.banned_words or [])
+
+
+@admin.register(GenerationJob)
+class GenerationJobAdmin(ReadOnlyAdmin):
+    list_display = ["id", "merchant", "status", "done", "total", "channel", "tone", "length", "created_at"]
+    list_filter = ["status", "channel", "language", "merchant"]
+    list_select_related = ["merchant"]
+    actions = ["cancel_jobs"]
+    exclude = ["products"]
+
+    @admin.action(description=_("Cancel the selected generation jobs"))
+    def cancel_jobs(self, request, queryset) -> None:
+        cancelled = finished = 0
+        for job in queryset:
+            try:
+                services.generation_job_cancel(job=job)
+            except ValidationError:
+                finished += 1
+            else:
+                cancelled += 1
+        message = _("%(count)d jobs cancelled.") % {"count": cancelled}
+        if finished:
+            message += " " + _("%(count)d had already finished.") % {"count": finished}
+        self.message_user(request, message)
+
+
+class DraftRevisionInline(admin.TabularInline):
+    model = DraftRevision
+    extra = 0
+    fields = ["version", "text", "author", "created_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class VisibleModelVersionFilter(admin.RelatedFieldListFilter):
+    """Lists shared models and the staff user's own merchant's adapters, never another's."""
+
+    def field_choices(self, field, request, model_admin):
+        versions = ModelVersion.objects.all()
+        if not request.user.is_superuser:
+            merchant_id = getattr(request.user, "merchant_id", None)
+            versions = versions.filter(Q(merchant__isnull=True) | Q(merchant_id=merchant_id))
+        return [(version.pk, str(version)) for version in versions]
+
+
+@admin.register(Draft)
+class DraftAdmin(ReadOnlyAdmin):
+    merchant_path = "product__merchant"
+    list_display = ["id", "product", "field", "language", "channel", "status", "has_ungrounded", "created_at"]
+    list_filter = [
+        "status",
+        "field",
+        "language",
+        "channel",
+        "has_ungrounded",
+        ("model_version", VisibleModelVersionFilter),
+    ]
+    search_fields = ["text", "product__sku", "product__name"]
+    list_select_related = ["product"]
+    inlines = [DraftRevisionInline]
+
+
+@admin.register(TrainingExample)
+class TrainingExampleAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "merchant",
+        "product_name",
+        "field",
+        "language",
+        "source",
+        "edit_distance",
+        "created_at",
+    ]
+    list_filter = ["source", "field", "language", "merchant"]
+    search_fields = ["product_name", "target_text"]
+    list_select_related = ["merchant"]
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyAdmin):
+    list_display = ["name", "language", "kind", "merchant", "is_promoted", "created_at"]
+    list_filter = ["language", "kind", "is_promoted"]
