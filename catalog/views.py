@@ -7,17 +7,13 @@ through catalog.services. Another merchant's row answers 404, exactly like a mis
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -31,49 +27,15 @@ from catalog.forms import (
     ProductForm,
     add_service_errors,
 )
-from catalog.models import ImportJob, Merchant, Product, ProductAttribute, ProductImage
+from catalog.models import ImportJob, Product, ProductAttribute, ProductImage
+from shop_copilot.web import current_merchant, is_partial_request, merchant_required, posted, vary_on_htmx
 
 PRODUCTS_PER_PAGE = 25
 
 
-def merchant_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed in (else to the login page) and a member of a merchant (else 403)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.merchant_id is None:
-            raise PermissionDenied(_("This account does not belong to a merchant."))
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def _merchant(request: HttpRequest) -> Merchant:
-    return request.user.merchant
-
-
-def _is_partial_request(request: HttpRequest) -> bool:
-    # A history-restore request wants the whole page, though htmx sends it.
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-def _posted(request: HttpRequest, *, files: bool = False) -> Any:
-    """POST data for a bound form, or None on GET; an empty POST still binds (and fails)."""
-    if request.method != "POST":
-        return None
-    return request.FILES if files else request.POST
-
-
-def _vary_on_htmx(response: HttpResponse) -> HttpResponse:
-    # The same URL answers a page or a partial; caches must keep them apart.
-    patch_vary_headers(response, ("HX-Request",))
-    return response
-
-
 def _product_or_404(request: HttpRequest, product_id: int) -> Product:
     try:
-        return selectors.product_get(merchant=_merchant(request), product_id=product_id)
+        return selectors.product_get(merchant=current_merchant(request), product_id=product_id)
     except Product.DoesNotExist as exc:
         raise Http404(_("No such product.")) from exc
 
@@ -81,7 +43,7 @@ def _product_or_404(request: HttpRequest, product_id: int) -> Product:
 def _image_or_404(request: HttpRequest, product_id: int, image_id: int) -> ProductImage:
     try:
         return selectors.product_image_get(
-            merchant=_merchant(request), product_id=product_id, image_id=image_id
+            merchant=current_merchant(request), product_id=product_id, image_id=image_id
         )
     except ProductImage.DoesNotExist as exc:
         raise Http404(_("No such image.")) from exc
@@ -93,7 +55,7 @@ def _image_or_404(request: HttpRequest, product_id: int, image_id: int) -> Produ
 @require_GET
 @merchant_required
 def product_list(request: HttpRequest) -> HttpResponse:
-    merchant = _merchant(request)
+    merchant = current_merchant(request)
     search = request.GET.get("q", "").strip()
     category = request.GET.get("category", "").strip()
     products = selectors.product_list(merchant=merchant, search=search, category=category)
@@ -107,18 +69,18 @@ def product_list(request: HttpRequest) -> HttpResponse:
         "filtered": bool(search or category),
     }
     template = "catalog/product_list.html"
-    if _is_partial_request(request):
+    if is_partial_request(request):
         template += "#results"
-    return _vary_on_htmx(render(request, template, context))
+    return vary_on_htmx(render(request, template, context))
 
 
 @require_http_methods(["GET", "POST"])
 @merchant_required
 def product_create(request: HttpRequest) -> HttpResponse:
-    form = ProductCreateForm(_posted(request))
+    form = ProductCreateForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
-            product = services.product_create(merchant=_merchant(request), **form.cleaned_data)
+            product = services.product_create(merchant=current_merchant(request), **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -131,7 +93,7 @@ def product_create(request: HttpRequest) -> HttpResponse:
 @merchant_required
 def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
     product = _product_or_404(request, product_id)
-    form = ProductForm(_posted(request), initial=_product_initial(product))
+    form = ProductForm(posted(request), initial=_product_initial(product))
     if request.method == "POST" and form.is_valid():
         try:
             services.product_update(product=product, **form.cleaned_data)
@@ -212,7 +174,7 @@ def attribute_add(request: HttpRequest, product_id: int) -> HttpResponse:
 def attribute_remove(request: HttpRequest, product_id: int, attribute_id: int) -> HttpResponse:
     try:
         attribute = selectors.product_attribute_get(
-            merchant=_merchant(request), product_id=product_id, attribute_id=attribute_id
+            merchant=current_merchant(request), product_id=product_id, attribute_id=attribute_id
         )
     except ProductAttribute.DoesNotExist as exc:
         raise Http404(_("No such attribute.")) from exc
@@ -273,8 +235,8 @@ def image_delete(request: HttpRequest, product_id: int, image_id: int) -> HttpRe
 @require_http_methods(["GET", "POST"])
 @merchant_required
 def import_list(request: HttpRequest) -> HttpResponse:
-    merchant = _merchant(request)
-    form = ImportUploadForm(_posted(request), _posted(request, files=True))
+    merchant = current_merchant(request)
+    form = ImportUploadForm(posted(request), posted(request, files=True))
     if request.method == "POST" and form.is_valid():
         try:
             job = services.import_job_create(
@@ -290,7 +252,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
 
 def _import_or_404(request: HttpRequest, import_id: int) -> ImportJob:
     try:
-        return selectors.import_job_get(merchant=_merchant(request), import_id=import_id)
+        return selectors.import_job_get(merchant=current_merchant(request), import_id=import_id)
     except ImportJob.DoesNotExist as exc:
         raise Http404(_("No such import.")) from exc
 
@@ -300,13 +262,13 @@ def _import_or_404(request: HttpRequest, import_id: int) -> ImportJob:
 def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
     job = _import_or_404(request, import_id)
     context = {"job": job}
-    if not _is_partial_request(request):
-        return _vary_on_htmx(render(request, "catalog/import_detail.html", context))
+    if not is_partial_request(request):
+        return vary_on_htmx(render(request, "catalog/import_detail.html", context))
     response = render(request, "catalog/import_detail.html#progress", context)
     if job.is_finished:
         # 286 tells htmx to stop polling; the final state is still swapped in.
         response = HttpResponseStopPolling(response.content)
-    return _vary_on_htmx(response)
+    return vary_on_htmx(response)
 
 
 @require_POST

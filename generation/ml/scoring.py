@@ -23,6 +23,19 @@ UNGROUNDED_COST = 2.0
 VIOLATION_COST = 1.0
 REPETITION_COST = 2.0
 LENGTH_COST = 0.5
+CHATTER_COST = 1.0
+
+# Small chat models often answer the request instead of writing the copy ("Here's a title ...").
+_CHATTER = re.compile(
+    r"^\W*(?:here(?:'s| is| are)|sure\b|certainly|of course|i(?:'m| am| can| will|'d| would)\b|"
+    r"as an ai|please\b|let me|product facts|好的|当然|以下是|我(?:会|将|可以))",
+    re.IGNORECASE,
+)
+
+
+def is_chatter(text: str) -> bool:
+    """The text talks to the requester instead of being copy."""
+    return bool(_CHATTER.match(text))
 
 
 def tokenize(text: str) -> list[str]:
@@ -101,6 +114,7 @@ def check_candidate(
             - VIOLATION_COST * len(violations)
             - REPETITION_COST * repetition
             - LENGTH_COST * min(1.0, off_by)
+            - CHATTER_COST * is_chatter(text)
         )
     return CandidateCheck(text, grounding, violations, repetition, score)
 

@@ -7,6 +7,7 @@ from generation.ml.scoring import (
     check_candidate,
     distinct_n,
     edit_distance,
+    is_chatter,
     rank,
     repeated_ngram_rate,
     tokenize,
@@ -59,6 +60,13 @@ def test_rule_violations_and_banned_words_cost_score() -> None:
     assert not clean.violations
     assert len(promotional.violations) >= 2 and promotional.score < clean.score
     assert [v.text for v in banned.violations] == ["blue"]
+
+
+def test_a_reply_to_the_requester_loses_to_copy() -> None:
+    chatter = _check("Here's a title for Apple iPhone 13 in blue")
+    copy = _check("Apple iPhone 13 in blue")
+    assert chatter.score < copy.score
+    assert is_chatter("以下是标题：小米") and not is_chatter("Apple iPhone 13")
 
 
 def test_empty_candidate_is_last() -> None:

@@ -1,0 +1,46 @@
+"""Forms for asking for copy and for a merchant's copy rules; services check the rest."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from catalog.forms import Form
+from catalog.models import Language
+from generation.ml.channels import channel_profiles
+from generation.models import CopyField, Length, Tone
+
+DEFAULT_FIELDS = [CopyField.TITLE, CopyField.DESCRIPTION, CopyField.BULLETS]
+
+
+def channel_choices() -> list[tuple[str, str]]:
+    return [(slug, profile.label) for slug, profile in sorted(channel_profiles().items())]
+
+
+class GenerateForm(Form):
+    fields = forms.MultipleChoiceField(
+        label=_("Fields"),
+        choices=CopyField.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=DEFAULT_FIELDS,
+    )
+    language = forms.ChoiceField(
+        label=_("Language"),
+        required=False,
+        choices=[("", _("The product's language")), *Language.choices],
+    )
+    tone = forms.ChoiceField(label=_("Tone"), choices=Tone.choices, initial=Tone.PROFESSIONAL)
+    length = forms.ChoiceField(label=_("Length"), choices=Length.choices, initial=Length.MEDIUM)
+    channel = forms.ChoiceField(label=_("Channel"), choices=channel_choices, initial="generic")
+
+
+class CopySettingsForm(Form):
+    banned_words = forms.CharField(
+        label=_("Banned words"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("One word or phrase a line. Drafts that use one are flagged and ranked last."),
+    )
+
+    def clean_banned_words(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["banned_words"].splitlines() if line.strip()]
