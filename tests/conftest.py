@@ -29,6 +29,9 @@ from catalog import services
 from catalog.services import MerchantAccount
 from shop_copilot.celery import app as celery_app
 
+# Before torch loads: with OpenMP's busy-waiting, torch on 2 cores is ~10x slower and erratic.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 PASSWORD = "correct-horse-battery-staple"
 WORKER_READY_TIMEOUT = 90.0
 
@@ -210,9 +213,7 @@ class WorkerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.alive:
-                pytest.fail(
-                    f"Worker {self.name} exited with {self.process.returncode}:\n{self.log()}"
-                )
+                pytest.fail(f"Worker {self.name} exited with {self.process.returncode}:\n{self.log()}")
             if celery_app.control.ping(destination=[self.name], timeout=1):
                 return
         pytest.fail(f"Worker {self.name} did not answer a ping in {timeout:.0f} s:\n{self.log()}")
@@ -280,3 +281,52 @@ def celery_worker_factory(
 @pytest.fixture
 def celery_worker_process(celery_worker_factory: StartWorker) -> WorkerProcess:
     return celery_worker_factory()
+
+
+# --- Language models --------------------------------------------------------------------------
+# The real shipped models (converted once into the project's model store), and a tiny random one
+# with the real SmolLM2 tokenizer and chat template: it writes nonsense quickly, which is all the
+# plumbing tests need. Tests of the real models are marked slow.
+
+
+@pytest.fixture(scope="session")
+def english_base_model() -> Path:
+    from generation.ml.model_store import base_model_location
+
+    return base_model_location("en", store_dir=django_settings.COPILOT_MODEL_STORE).path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(english_base_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    folder = tmp_path_factory.mktemp("tiny-model")
+    tokenizer = AutoTokenizer.from_pretrained(english_base_model)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture
+def tiny_model(settings, tiny_model_dir: Path) -> Path:
+    """Both languages are written by the tiny model, few candidates, small batches."""
+    settings.COPILOT_BASE_MODEL_EN = str(tiny_model_dir)
+    settings.COPILOT_BASE_MODEL_ZH = str(tiny_model_dir)
+    settings.COPILOT_GENERATION_CANDIDATES = 2
+    settings.COPILOT_GENERATION_BATCH_SIZE = 2
+    return tiny_model_dir
