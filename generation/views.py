@@ -81,6 +81,11 @@ def product_copy(request: HttpRequest, product_id: int) -> HttpResponse:
         else:
             return redirect(_copy_url(product, job))
     job = _job_from_query(request)
+    if job is not None and request.method == "GET":
+        # Asking again starts from the options of the job on screen.
+        form = GenerateForm(
+            initial={name: getattr(job, name) for name in ("fields", "language", "tone", "length", "channel")}
+        )
     context = {"product": product, "form": form, "job": job, "rows": _field_rows(product)}
     if not is_partial_request(request):
         return vary_on_htmx(render(request, "generation/product_copy.html", context))

@@ -205,6 +205,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Jobs and drafts both have a status; name the two choice sets instead of hashing them.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "catalog.models.JobStatus",
+        "DraftStatusEnum": "generation.models.DraftStatus",
+        "CopyFieldEnum": "generation.models.CopyField",
+    },
 }
 
 LOGGING = {

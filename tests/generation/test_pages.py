@@ -67,6 +67,8 @@ def test_generate_from_the_page_then_see_drafts(
     assert job.drafts.count() == 2
     body = page.content.decode()
     assert "Writing drafts" in body and "2 of 2 drafts" in body
+    assert 'value="tags" id="id_fields_3" checked' in body  # the form keeps the job's options
+    assert '<option value="playful" selected>' in body
     for draft in job.drafts.all():
         assert f'action="{reverse("generation:draft_decide", kwargs={"draft_id": draft.pk})}"' in body
 
