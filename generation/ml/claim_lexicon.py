@@ -11,10 +11,10 @@ What they hold, and what was left out on purpose:
 - Concept tables (materials, certifications, technologies): each concept with its parent concepts
   and its surfaces in both languages. A surface may name only one concept: grounding.py raises at
   import if two concepts share one.
-- Single Chinese characters are surfaces only where they rarely mean anything else (木 竹 棉 钢 铝
-  钛), and then EXCLUSIONS lists the common words that contain them (木星, 钢琴). 丝, 金, 银, 铜 and
-  铁 alone are left out (螺丝, 金属, 银色, 地铁); only compounds such as 真丝, 黄金, 纯银, 黄铜, 铸铁
-  are listed. Likewise "down" and "iron" appear only in compounds (goose down, cast iron).
+- The only single Chinese characters listed as surfaces are 木 竹 棉 钢 铝 钛, and EXCLUSIONS
+  lists the common words that contain them without meaning the material (木星, 钢琴). 丝, 金, 银,
+  铜 and 铁 alone are left out (螺丝, 金属, 银色, 地铁); only compounds such as 真丝, 黄金, 纯银, 黄铜,
+  铸铁 are listed. Likewise "down" and "iron" appear only in compounds (goose down, cast iron).
 - Units: UNIT_SCALE lists only the exact metric conversions; imperial units (lb, oz, inch, ft)
   compare by the number as written, since 1 kg is not exactly 2.2 lb.
 - Word sets for the attributes' side: yes/no values, and the stop words that do not count when
@@ -25,14 +25,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-# (concept, parent concepts, surfaces)
-ConceptTable = tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
-
 # --- Concepts ---------------------------------------------------------------------------------
 # (concept, parent concepts, surfaces). A source that states a concept also backs its parents
 # ("stainless steel" backs "steel"). Latin surfaces match whole words, case-insensitively, with
 # any run of spaces/hyphens between words ("Wi-Fi" == "WiFi"); a leading "=" makes a surface
 # case-sensitive in copy (CE, UL, ABS). Surfaces with Chinese characters match as substrings.
+ConceptTable = tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
 
 MATERIALS: ConceptTable = (
     ("leather", (), ("leather", "皮革", "皮质")),
@@ -184,7 +182,7 @@ TECHNOLOGIES: ConceptTable = (
     ("nfc", (), ("=NFC",)),
     ("usb-c", ("usb",), ("USB-C", "USB Type-C", "Type-C", "=USB C")),
     ("usb", (), ("=USB",)),
-    ("lightning", (), ("闪电接口",)),  # the English word is matched by _CODE_RE, before a noun
+    ("lightning", (), ("闪电接口",)),  # the English word is matched by grounding._CODE_RE, before a noun
     ("qi", ("wireless charging",), ("=Qi",)),
     ("magsafe", ("wireless charging",), ("MagSafe",)),
     ("wireless charging", (), ("wireless charging", "wireless charger", "无线充电", "无线充")),
@@ -283,7 +281,11 @@ TECHNOLOGIES: ConceptTable = (
 
 # Concepts that codes imply without naming them: an IP rating with a water digit of 4 or more
 # ("ipx") backs waterproof, a dust digit of 5 or more ("ip_dust") dustproof, a GB standard "国标".
-CODE_PARENTS: dict[str, tuple[str, ...]] = {"ipx": ("waterproof",), "ip_dust": ("dustproof",), "gb": ("national standard",)}
+CODE_PARENTS: dict[str, tuple[str, ...]] = {
+    "ipx": ("waterproof",),
+    "ip_dust": ("dustproof",),
+    "gb": ("national standard",),
+}
 
 # Technologies whose version is part of the claim: "Bluetooth 5.3" needs 5.3 in the sources.
 VERSIONED = frozenset(
@@ -381,8 +383,8 @@ UNIT_SCALE: dict[str, tuple[str, Decimal]] = {
     "Ah": ("charge", Decimal(1000)), "mAh": ("charge", Decimal(1)),
 }
 
-# --- Model names and product lines -------------------------------------------------------------
-# Product lines that a number after them makes a model ("iPhone 13", "Galaxy S 23"), as a
+# --- Model names and product lines ------------------------------------------------------------
+# Product lines that a number after them makes a model ("iPhone 13", "Galaxy S23"), as a
 # case-insensitive regex alternation.
 LINE_WORDS = (
     r"iphone|ipad(?:[ \t](?:air|pro|mini))?|ipod(?:[ \t]touch)?|imac|macbook(?:[ \t](?:air|pro))?"
@@ -392,17 +394,17 @@ LINE_WORDS = (
     r"|playstation|xbox(?:[ \t]series)?|redmi(?:[ \t]note)?|xiaomi|mate|nova|honor|oneplus|nord"
     r"|reno|thinkpad|ideapad|gopro[ \t]hero"
 )
-# Capitalised words that are not a product line before a number ("UP TO 50", "PACK 2").
+# All-caps words that are not a product line before a number ("UP TO 50", "PACK 2", "USD 20").
 CAPS_STOP_WORDS = (
     "TO|UP|OF|FOR|IN|ON|AT|BY|AND|WITH|THE|OR|IS|ARE|ALL|BUY|GET|NEW|NOW|ONLY|PACK|SET|OFF|SAVE|PLUS"
     "|AN|AS|IT|ITS|YOUR|OUR|US|USD|EUR|GBP|RMB|CNY|SIZE|AGE|AGES|FROM|OVER|UNDER|X"
 )
 
-# --- Comparing words ----------------------------------------------------------------------------
+# --- Comparing words --------------------------------------------------------------------------
 # Spellings compared as one ("aluminum" == "aluminium").
 SPELLING = {"aluminum": "aluminium", "fiber": "fibre", "gray": "grey", "color": "colour"}
 
-# --- The sources (attributes and context) ------------------------------------------------------
+# --- The sources (attributes and context) -----------------------------------------------------
 # Yes/no attribute values: "waterproof: yes" backs waterproof, "waterproof: no" does not.
 AFFIRMATIVE = frozenset({"yes", "y", "true", "是", "有", "支持", "✓", "✔", "√"})
 NEGATIVE = frozenset({"no", "n", "false", "none", "否", "无", "不支持", "没有", "✗", "×"})

@@ -11,11 +11,12 @@ lexicon is skipped only when a text has no Chinese character in it.
 
 Known limits, chosen on purpose:
 - Numbers written in words ("two", "五千") are not claims; "万" after digits multiplies by 10,000.
-- Units convert only within the metric families below (1.5 L == 1500 ml); 1 kg != 2.2 lb.
+- Units convert only within the metric families of claim_lexicon.UNIT_SCALE (1.5 L == 1500 ml);
+  1 kg != 2.2 lb.
 - Single Chinese characters (木 竹 棉 钢 铝 钛) are materials except inside the words listed in
-  EXCLUSIONS (木星, 钢琴, 钢化膜 ...); 丝 alone is never a material (螺丝, 丝滑, 粉丝), only 真丝,
-  蚕丝, 丝绸 ...; 金/银/铜/铁 alone are not materials either (金属, 银色, 地铁), only 黄金, 纯银, 黄铜,
-  铸铁 ....
+  claim_lexicon.EXCLUSIONS (木星, 钢琴, 钢化膜 ...); 丝 alone is never a material (螺丝, 丝滑, 粉丝),
+  only 真丝, 蚕丝, 丝绸 ...; 金/银/铜/铁 alone are not materials either (金属, 银色, 地铁), only 黄金,
+  纯银, 黄铜, 铸铁 ....
 - "down" (feathers) is a material only as "goose down", "duck down", "down filling"; "iron" only
   as "cast iron" / "wrought iron"; "Lightning" only before port/cable/connector ... in copy.
 - An IP code with a water digit of 4 or more backs "waterproof"/"water-resistant"/防水; IP67 also
@@ -26,8 +27,9 @@ Known limits, chosen on purpose:
 - A stronger material ("stainless steel", "纯棉") backs the weaker one ("steel", "棉"), never the
   reverse; "leather" is not backed by "PU leather".
 
-No Django; regexes are compiled once at import, and the attributes' side of a check is cached, so
-scoring several candidates for one product extracts the attributes once.
+The word lists and unit tables live in claim_lexicon.py; this module holds the logic. No Django;
+regexes are compiled once at import, and the attributes' side of a check is cached, so scoring
+several candidates for one product extracts the attributes once.
 """
 
 from __future__ import annotations
@@ -39,6 +41,28 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from operator import attrgetter
+
+from generation.ml.claim_lexicon import (
+    AFFIRMATIVE,
+    ATTACHED_ONLY_UNITS,
+    CAPS_STOP_WORDS,
+    CERTIFICATIONS,
+    CJK_CHARS,
+    CODE_PARENTS,
+    CURRENCY_SYMBOLS,
+    EXCLUSIONS,
+    FULLWIDTH,
+    GRADE_DIGITS,
+    LINE_WORDS,
+    MATERIALS,
+    NEGATIVE,
+    SPELLING,
+    STOP_WORDS,
+    TECHNOLOGIES,
+    UNIT_SCALE,
+    UNITS,
+    VERSIONED,
+)
 
 __all__ = ["LANGUAGES", "GroundingReport", "Span", "check_grounding", "extract_claims"]
 
@@ -95,8 +119,9 @@ class GroundingReport:
 
 
 # --- Lexicons ---------------------------------------------------------------------------------
-_HAS_CJK = re.compile(f"[{CJK_CHARS}]")
+# The tables themselves, and how their surfaces are written, are in claim_lexicon.py.
 
+_HAS_CJK = re.compile(f"[{CJK_CHARS}]")
 
 
 def _fold(text: str) -> str:
@@ -143,7 +168,7 @@ def _build_lexicon() -> tuple[dict[str, _Entry], dict[str, tuple[str, ...]], lis
 
 
 _LEXICON, _PARENTS, _LATIN_CI, _LATIN_CS, _CJK_SURFACES = _build_lexicon()
-_PARENTS.update({"ipx": ("waterproof",), "ip_dust": ("dustproof",), "gb": ("national standard",)})
+_PARENTS.update(CODE_PARENTS)
 
 
 _SEP = "\x00"  # a run of spaces or hyphens between the words of a surface
@@ -224,6 +249,7 @@ _CODE_RE = re.compile(
 _CODE_LOOSE_RE = re.compile(_CODE_PATTERN.replace("{lightning_tail}", ""))
 
 # --- Numbers ----------------------------------------------------------------------------------
+# Unit surfaces and exact conversions are claim_lexicon.UNITS and claim_lexicon.UNIT_SCALE.
 
 
 def _unit_tables() -> tuple[str, str, dict[str, str], dict[str, str]]:
