@@ -115,31 +115,15 @@ class JobStatus(models.TextChoices):
         return frozenset({cls.SUCCEEDED, cls.FAILED, cls.CANCELLED})
 
 
-class ImportFormat(models.TextChoices):
-    CSV = "csv", "CSV"
-    JSONL = "jsonl", "JSON Lines"
+class BackgroundJob(models.Model):
+    """What every job a person waits on has: a guarded status, progress and a readable error.
 
+    The row, not the Celery result, is the truth; catalog.jobs holds the guarded transitions.
+    """
 
-def import_file_path(instance: ImportJob, filename: str) -> str:
-    return f"imports/{instance.merchant_id}/{uuid.uuid4().hex}.{instance.file_format}"
-
-
-class ImportJob(models.Model):
-    """A catalog file being imported. The row, not the Celery result, is the truth."""
-
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="import_jobs")
-    created_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    file = models.FileField(upload_to=import_file_path)
-    original_name = models.CharField(max_length=255)
-    file_format = models.CharField(max_length=8, choices=ImportFormat.choices)
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
-    created_count = models.PositiveIntegerField(default=0)
-    updated_count = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True, help_text=_("[{row, column, message}]"))
     error_message = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
     celery_task_id = models.CharField(max_length=64, blank=True)
@@ -148,13 +132,8 @@ class ImportJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
         ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"Import {self.pk} ({self.original_name}, {self.status})"
-
-    def get_absolute_url(self) -> str:
-        return reverse("catalog:import_detail", kwargs={"import_id": self.pk})
 
     @property
     def is_finished(self) -> bool:
@@ -165,3 +144,36 @@ class ImportJob(models.Model):
         if not self.total:
             return 100 if self.is_finished else 0
         return min(100, round(100 * self.done / self.total))
+
+
+class ImportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    JSONL = "jsonl", "JSON Lines"
+
+
+def import_file_path(instance: ImportJob, filename: str) -> str:
+    return f"imports/{instance.merchant_id}/{uuid.uuid4().hex}.{instance.file_format}"
+
+
+class ImportJob(BackgroundJob):
+    """A catalog file being imported."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    file = models.FileField(upload_to=import_file_path)
+    original_name = models.CharField(max_length=255)
+    file_format = models.CharField(max_length=8, choices=ImportFormat.choices)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text=_("[{row, column, message}]"))
+
+    class Meta(BackgroundJob.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} ({self.original_name}, {self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:import_detail", kwargs={"import_id": self.pk})

@@ -12,14 +12,12 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F, QuerySet, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import slugify
 from PIL import Image, UnidentifiedImageError
 from rest_framework.authtoken.models import Token
 
-from catalog import importing
+from catalog import importing, jobs
 from catalog.models import (
     ImportJob,
     JobStatus,
@@ -298,15 +296,8 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
             message=f"The import was interrupted {job.attempts} times and was stopped. "
             "Importing the same file again is safe: products are matched by sku.",
         )
-    started = _unfinished(job).update(
-        status=JobStatus.RUNNING,
-        started_at=Coalesce("started_at", Value(timezone.now())),
-        attempts=F("attempts") + 1,
-        done=0,
-    )
-    if not started:  # cancelled a moment ago
+    if not jobs.job_start(job, done=0):  # cancelled a moment ago
         return job
-    job.refresh_from_db()
 
     try:
         with job.file.open("rb") as handle:
@@ -337,7 +328,7 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
     job.save(update_fields=["total", "created_count", "updated_count"])
     batch_size = settings.COPILOT_IMPORT_BATCH_SIZE
     for start in range(0, len(parsed.rows), batch_size):
-        if _import_stopped(job):
+        if jobs.job_stopped(job):
             logger.info("Import job %s cancelled after %s of %s rows", job.pk, job.done, job.total)
             job.refresh_from_db()
             return job
@@ -352,21 +343,14 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
 
 def import_job_cancel(*, job: ImportJob) -> ImportJob:
     """Stop a queued or running import. Batches already written stay; the rest are skipped."""
-    cancelled = _unfinished(job).update(
-        status=JobStatus.CANCELLED,
-        finished_at=timezone.now(),
-        error_message="Cancelled. Products written before the cancel are kept; importing the "
-        "file again is safe.",
-    )
-    if not cancelled:
-        raise ValidationError("This import has already finished.")
-    job.refresh_from_db()
-    return job
-
-
-def _import_stopped(job: ImportJob) -> bool:
-    """Cancelled (or otherwise finished) by someone else while this run was writing."""
-    return not _unfinished(job).exists()
+    try:
+        return jobs.job_cancel(
+            job,
+            message="Cancelled. Products written before the cancel are kept; importing the file "
+            "again is safe.",
+        )
+    except ValidationError:
+        raise ValidationError("This import has already finished.") from None
 
 
 def import_job_fail(*, job_id: int, message: str) -> None:
@@ -376,17 +360,8 @@ def import_job_fail(*, job_id: int, message: str) -> None:
         _import_finish(job, JobStatus.FAILED, message=message)
 
 
-def _unfinished(job: ImportJob) -> QuerySet[ImportJob]:
-    """The job's row, if it may still change state: every transition goes through this guard."""
-    return ImportJob.objects.filter(pk=job.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
-
-
 def _import_finish(job: ImportJob, status: str, *, message: str = "") -> ImportJob:
-    _unfinished(job).update(
-        status=status, error_message=message, errors=job.errors, finished_at=timezone.now()
-    )
-    job.refresh_from_db()
-    return job
+    return jobs.job_finish(job, status, message=message, errors=job.errors)
 
 
 @transaction.atomic

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import JobStatus, Language, Merchant, Product
+from catalog.models import BackgroundJob, Language, Merchant, Product
 
 
 class CopyField(models.TextChoices):
@@ -86,8 +86,8 @@ class ModelVersion(models.Model):
         return f"{self.name} ({self.language}, {owner})"
 
 
-class GenerationJob(models.Model):
-    """Drafts being written for one or many products and fields. The row is the truth."""
+class GenerationJob(BackgroundJob):
+    """Drafts being written for one or many products and fields."""
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="generation_jobs")
     created_by = models.ForeignKey(
@@ -105,32 +105,13 @@ class GenerationJob(models.Model):
     length = models.CharField(max_length=8, choices=Length.choices, default=Length.MEDIUM)
     channel = models.CharField(max_length=32, default="generic")
     few_shot = models.BooleanField(default=True, help_text=_("Show the model accepted examples."))
-    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    total = models.PositiveIntegerField(default=0)
-    done = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True, help_text=_("[{product, field, message}]"))
-    error_message = models.TextField(blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    celery_task_id = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    errors = models.JSONField(default=list, blank=True, help_text=_("[{product, sku, field, message}]"))
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(BackgroundJob.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"Generation {self.pk} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in JobStatus.finished()
-
-    @property
-    def percent(self) -> int:
-        if not self.total:
-            return 100 if self.is_finished else 0
-        return min(100, round(100 * self.done / self.total))
 
 
 class DraftStatus(models.TextChoices):

@@ -9,10 +9,10 @@ from itertools import groupby
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F
 from django.utils import timezone
 
+from catalog import jobs
 from catalog.models import JobStatus, Language, Merchant, Product, User
 from generation import copywriter
 from generation.ml.channels import channel_profile, channel_profiles
@@ -164,17 +164,8 @@ def _enqueue_generation(job: GenerationJob) -> None:
     GenerationJob.objects.filter(pk=job.pk).update(celery_task_id=result.id or "")
 
 
-def _unfinished(job: GenerationJob) -> QuerySet[GenerationJob]:
-    """The job's row if it may still change state: every transition goes through this guard."""
-    return GenerationJob.objects.filter(pk=job.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
-
-
 def _finish(job: GenerationJob, status: str, *, message: str = "") -> GenerationJob:
-    _unfinished(job).update(
-        status=status, error_message=message, errors=job.errors, finished_at=timezone.now()
-    )
-    job.refresh_from_db()
-    return job
+    return jobs.job_finish(job, status, message=message, errors=job.errors)
 
 
 def generation_job_run(*, job_id: int) -> GenerationJob | None:
@@ -192,13 +183,8 @@ def generation_job_run(*, job_id: int) -> GenerationJob | None:
             message=f"The job was interrupted {job.attempts} times and was stopped. Drafts written "
             "before that are kept; start a new job for the rest.",
         )
-    if not _unfinished(job).update(
-        status=JobStatus.RUNNING,
-        started_at=Coalesce("started_at", Value(timezone.now())),
-        attempts=F("attempts") + 1,
-    ):
+    if not jobs.job_start(job):
         return job  # cancelled a moment ago
-    job.refresh_from_db()
 
     profile = channel_profile(job.channel)
     options = copywriter.WriteOptions(
@@ -237,7 +223,7 @@ def generation_job_run(*, job_id: int) -> GenerationJob | None:
     for _key, group in groupby(pending, key=lambda i: (i.language, i.field)):
         group_items = list(group)
         for start in range(0, len(group_items), batch_size):
-            if not _unfinished(job).exists():
+            if jobs.job_stopped(job):
                 logger.info("Generation job %s cancelled after %s of %s", job.pk, job.done, job.total)
                 job.refresh_from_db()
                 return job
@@ -286,14 +272,7 @@ def _store_drafts(
 
 def generation_job_cancel(*, job: GenerationJob) -> GenerationJob:
     """Stop a queued or running job between batches; drafts already written stay."""
-    if not _unfinished(job).update(
-        status=JobStatus.CANCELLED,
-        finished_at=timezone.now(),
-        error_message="Cancelled. Drafts written before the cancel are kept.",
-    ):
-        raise ValidationError("This job has already finished.")
-    job.refresh_from_db()
-    return job
+    return jobs.job_cancel(job, message="Cancelled. Drafts written before the cancel are kept.")
 
 
 def generation_job_fail(*, job_id: int, message: str) -> None:

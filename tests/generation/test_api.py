@@ -176,3 +176,17 @@ def test_drafts_of_another_merchant_are_not_found(other_api_client, product) -> 
         == 404
     )
     assert other_api_client.get("/api/v1/drafts/").json()["results"] == []
+
+
+def test_the_worker_reports_an_unavailable_model_as_a_readable_failure(
+    settings, celery_eager, django_capture_on_commit_callbacks, api_client, product, tmp_path
+) -> None:
+    settings.COPILOT_BASE_MODEL_EN = str(tmp_path / "no-model-here")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.post(
+            "/api/v1/generation-jobs/", {"product_ids": [product.pk], "fields": ["title"]}, format="json"
+        )
+    job = api_client.get(f"/api/v1/generation-jobs/{response.json()['id']}/").json()
+    assert job["status"] == "failed"
+    assert job["error"].startswith("The language model is unavailable:")
+    assert "COPILOT_BASE_MODEL_EN" in job["error"]
