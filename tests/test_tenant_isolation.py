@@ -44,10 +44,15 @@ from catalog import services
 from catalog.models import ImportJob, Merchant, Product, ProductAttribute, ProductImage, User
 from generation import services as generation_services
 from generation.models import (
+    AttributeSuggestion,
     CopySettings,
     Draft,
     DraftRevision,
+    GeneratedImage,
     GenerationJob,
+    ImageJob,
+    ImageModelVersion,
+    ImageTrainingRun,
     ModelVersion,
     TrainingExample,
 )
@@ -59,7 +64,9 @@ PROJECT_APPS = ("catalog", "generation")
 
 # Keyword arguments that name one of A's rows; each is filled from the World below.
 OBJECT_KWARGS = {"product_id", "attribute_id", "image_id", "import_id", "job_id", "draft_id",
-                 "object_id", "id", "content_type_id"}
+                 "generated_id", "suggestion_id", "object_id", "id", "content_type_id"}
+# Rows reached through a product's URL.
+PRODUCT_CHILD_KWARGS = {"attribute_id", "image_id", "generated_id", "suggestion_id", "job_id"}
 # Keyword arguments that name no row.
 PLAIN_KWARGS = {"app_label", "format", "url"}
 
@@ -152,6 +159,11 @@ class World:
     draft: Draft
     accepted_draft: Draft
     model_version: ModelVersion
+    image_job: ImageJob
+    generated: GeneratedImage
+    suggestion: AttributeSuggestion
+    image_model: ImageModelVersion
+    image_training: ImageTrainingRun
 
     def admin_object_pk(self, model: type[Model]) -> str:
         """A's row of an admin's model, as the admin writes it in URLs."""
@@ -171,6 +183,11 @@ class World:
             TrainingExample: self.accepted_draft.training_example.pk,
             CopySettings: CopySettings.objects.get(merchant=self.a.merchant).pk,
             ModelVersion: self.model_version.pk,
+            ImageJob: self.image_job.pk,
+            GeneratedImage: self.generated.pk,
+            AttributeSuggestion: self.suggestion.pk,
+            ImageModelVersion: self.image_model.pk,
+            ImageTrainingRun: self.image_training.pk,
         }
         if model not in objects:
             pytest.fail(
@@ -231,9 +248,24 @@ def world(db, settings) -> World:
     for draft in drafts:
         DraftRevision.objects.create(draft=draft, version=1, text=draft.text)
     accepted = generation_services.draft_accept(draft=drafts[1], user=a.user, version=1)
+    image_model = ImageModelVersion.objects.create(
+        merchant=a.merchant, source="catalog", artifact_path="/models/alpha-secret-merchant", image_size=64
+    )
+    image_training = ImageTrainingRun.objects.create(merchant=a.merchant, source="catalog")
+    image_job = ImageJob.objects.create(
+        merchant=a.merchant, product=product, category="dress", colour="red", total=1,
+        model_version=image_model,
+    )
+    generated = GeneratedImage(job=image_job, product=product)
+    generated.image.save("alpha-secret-photo.png", _png("alpha-secret-photo.png"), save=False)
+    generated.save()
+    suggestion = AttributeSuggestion.objects.create(
+        product=product, image=image, key="alphasecretkey", value="Alpha Secret Value"
+    )
     return World(
         a, b, product, product.attributes.get(), image, import_job, group, b_product,
-        generation_job, drafts[0], accepted, model_version,
+        generation_job, drafts[0], accepted, model_version, image_job, generated, suggestion,
+        image_model, image_training,
     )
 
 
@@ -259,6 +291,13 @@ def snapshot(world: World) -> dict[str, Any]:
         "examples": list(TrainingExample.objects.filter(merchant=merchant).order_by("pk").values()),
         "copy_settings": list(CopySettings.objects.filter(merchant=merchant).values()),
         "model_versions": list(ModelVersion.objects.filter(merchant=merchant).values()),
+        "image_jobs": list(ImageJob.objects.filter(merchant=merchant).order_by("pk").values()),
+        "generated": list(GeneratedImage.objects.filter(product__merchant=merchant).order_by("pk").values()),
+        "suggestions": list(
+            AttributeSuggestion.objects.filter(product__merchant=merchant).order_by("pk").values()
+        ),
+        "image_models": list(ImageModelVersion.objects.filter(merchant=merchant).values()),
+        "image_training": list(ImageTrainingRun.objects.filter(merchant=merchant).values()),
     }
 
 
@@ -290,9 +329,13 @@ def fillings(route: Route, world: World) -> list[tuple[str, dict[str, str]]]:
         "import_id": str(world.import_job.pk),
         "job_id": str(world.generation_job.pk),
         "draft_id": str(world.draft.pk),
+        "generated_id": str(world.generated.pk),
+        "suggestion_id": str(world.suggestion.pk),
         "format": "json",
         "url": "no-such-page/",
     }
+    if "image" in (route.name or "").replace("-", "_") and "job_id" in route.kwargs:
+        base["job_id"] = str(world.image_job.pk)  # image-job routes name an ImageJob, not a GenerationJob
     variants: list[tuple[str, dict[str, str]]] = []
     kwargs = set(route.kwargs)
     if "content_type_id" in kwargs:  # the admin's "view on site" redirect
@@ -311,8 +354,8 @@ def fillings(route: Route, world: World) -> list[tuple[str, dict[str, str]]]:
         variants += [(label, {**base, "app_label": label}) for label in labels]
     else:
         variants.append(("A's ids", base))
-        if "product_id" in kwargs and kwargs & {"attribute_id", "image_id"}:
-            # B's own product with A's attribute or image: the child must be checked too.
+        if "product_id" in kwargs and kwargs & PRODUCT_CHILD_KWARGS:
+            # B's own product with A's child row (attribute, image ...): the child must be checked too.
             variants.append(("B's product, A's child", {**base, "product_id": str(world.b_product.pk)}))
     return [(label, {k: v for k, v in values.items() if k in kwargs}) for label, values in variants]
 

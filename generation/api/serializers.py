@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import Language
-from generation.models import CopyField, Draft, GenerationJob, Length, Tone
+from generation.models import CopyField, Draft, GenerationJob, ImageJob, Length, Tone
 
 
 class GenerationJobCreateSerializer(serializers.Serializer):
@@ -137,3 +137,52 @@ class DraftRejectSerializer(serializers.Serializer):
 class DraftRegenerateSerializer(serializers.Serializer):
     tone = serializers.ChoiceField(choices=Tone.choices, required=False)
     length = serializers.ChoiceField(choices=Length.choices, required=False)
+
+
+class ImageJobCreateSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField(min_value=1)
+    count = serializers.IntegerField(min_value=1, help_text="How many variants (at most 16 by default).")
+    colour = serializers.CharField(
+        required=False, max_length=32, help_text="English or Chinese name; default: the product's colour."
+    )
+    category = serializers.CharField(
+        required=False, max_length=32, help_text="Default: judged from the product's name and category."
+    )
+
+
+class GeneratedImageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, generated) -> str:
+        return f"/products/{generated.product_id}/variants/{generated.pk}/"
+
+
+class ImageJobSerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+    error = serializers.CharField(source="error_message")
+    product_id = serializers.IntegerField()
+    images = GeneratedImageSerializer(many=True)
+
+    class Meta:
+        model = ImageJob
+        fields = [
+            "id",
+            "status",
+            "progress",
+            "error",
+            "product_id",
+            "category",
+            "colour",
+            "images",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_progress(self, job: ImageJob) -> dict[str, int]:
+        return {"done": job.done, "total": job.total}

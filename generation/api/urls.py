@@ -7,5 +7,6 @@ router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("generation-jobs", views.GenerationJobViewSet, basename="generation-job")
 router.register("drafts", views.DraftViewSet, basename="draft")
+router.register("image-jobs", views.ImageJobViewSet, basename="image-job")
 
 urlpatterns = [path("", include(router.urls))]

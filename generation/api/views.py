@@ -8,7 +8,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from generation import selectors, services
+from catalog.models import Product
+from generation import image_services, selectors, services
 from generation.api.serializers import (
     DraftAcceptSerializer,
     DraftRegenerateSerializer,
@@ -16,8 +17,10 @@ from generation.api.serializers import (
     DraftSerializer,
     GenerationJobCreateSerializer,
     GenerationJobSerializer,
+    ImageJobCreateSerializer,
+    ImageJobSerializer,
 )
-from generation.models import Draft, GenerationJob
+from generation.models import Draft, GenerationJob, ImageJob
 
 
 def _accepted_job(job: GenerationJob) -> Response:
@@ -132,3 +135,46 @@ class DraftViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, viewsets.Ge
         params.is_valid(raise_exception=True)
         job = services.draft_regenerate(draft=self.get_object(), user=request.user, **params.validated_data)
         return _accepted_job(job)
+
+
+class ImageJobViewSet(
+    mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = ImageJobSerializer
+    lookup_url_kwarg = "job_id"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ImageJob.objects.none()
+        return ImageJob.objects.filter(merchant=self.request.user.merchant).prefetch_related("images")
+
+    @extend_schema(request=ImageJobCreateSerializer, responses={202: ImageJobSerializer, 409: None})
+    def create(self, request, *args, **kwargs):
+        """Draw `count` variants of a product; 409 while no image model is trained yet."""
+        params = ImageJobCreateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = dict(params.validated_data)
+        try:
+            product = Product.objects.get(merchant=request.user.merchant, pk=data.pop("product_id"))
+        except Product.DoesNotExist:
+            raise DjangoValidationError({"product_id": "No such product in your catalog."}) from None
+        try:
+            job = image_services.image_job_create(
+                merchant=request.user.merchant, product=product, user=request.user, **data
+            )
+        except image_services.ImageModelUnavailable as exc:
+            return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)
+        return Response(
+            ImageJobSerializer(job).data,
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": f"/api/v1/image-jobs/{job.pk}/"},
+        )
+
+    @extend_schema(request=None, responses={200: ImageJobSerializer, 409: None})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, *args, **kwargs):
+        try:
+            job = image_services.image_job_cancel(job=self.get_object())
+        except DjangoValidationError as exc:
+            return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)
+        return Response(ImageJobSerializer(job).data)

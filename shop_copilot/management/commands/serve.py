@@ -51,6 +51,7 @@ class Command(BaseCommand):
                     "-Q", QUEUES, "-c", str(options["concurrency"]), "-l", "info",
                     "-n", f"local-{os.getpid()}@%h",
                 ])))
+                self._queue_demo_training()
             address = f"{options['host']}:{options['port']}"
             children.append(("web", self._spawn(env, [
                 sys.executable, "-m", "gunicorn", "shop_copilot.wsgi:application",
@@ -65,6 +66,16 @@ class Command(BaseCommand):
                 time.sleep(0.5)
         finally:
             self._stop_all(children)
+
+    def _queue_demo_training(self) -> None:
+        """With no image model yet, the worker trains the small demo one while the app serves."""
+        from generation.image_services import image_training_demo_queue
+
+        run = image_training_demo_queue()
+        if run is not None:
+            self.stdout.write(
+                f"Queued the demo image-model training (run {run.pk}); image variants work when it ends."
+            )
 
     def _spawn(self, env: dict[str, str], command: list[str]) -> subprocess.Popen:
         return subprocess.Popen(command, env=env)  # noqa: S603 - our own fixed command lines

@@ -1,0 +1,342 @@
+"""Image variants and photo suggestions: services, API and pages, with a tiny GAN trained here."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+from PIL import Image
+
+from catalog import services as catalog_services
+from catalog.models import JobStatus, ProductImage
+from generation import image_services
+from generation.models import (
+    AttributeSuggestion,
+    GeneratedImage,
+    ImageJob,
+    ImageModelVersion,
+    ImageTrainingRun,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="session")
+def tiny_gan_artifact(tmp_path_factory) -> Path:
+    """A GAN trained for two steps at 32 px: it draws noise of the right shape, quickly."""
+    from generation.ml.gan.data import TintedFashionMNIST
+    from generation.ml.gan.train import GanConfig, save_artifact, train_gan
+
+    work = tmp_path_factory.mktemp("gan")
+    config = GanConfig(image_size=32, base_channels=8, batch_size=16, max_steps=2)
+    result = train_gan(config, TintedFashionMNIST(image_size=32, limit=64), work / "run")
+    return save_artifact(result, work / "artifact", metrics={"both_match": 0.5}, name="tiny")
+
+
+@pytest.fixture
+def gan_version(tiny_gan_artifact) -> ImageModelVersion:
+    return ImageModelVersion.objects.create(
+        source="fashion-mnist", artifact_path=str(tiny_gan_artifact), image_size=32, is_promoted=True
+    )
+
+
+@pytest.fixture
+def dress(merchant_account):
+    return catalog_services.product_create(
+        merchant=merchant_account.merchant,
+        sku="DRESS-1",
+        name="Linen summer dress",
+        category="apparel",
+        attributes=[("colour", "red"), ("material", "linen")],
+    )
+
+
+def png(rgb=(200, 30, 40), size=(120, 120), background=(255, 255, 255)) -> bytes:
+    image = Image.new("RGB", size, background)
+    image.paste(Image.new("RGB", (size[0] // 2, size[1] // 2), rgb), (size[0] // 4, size[1] // 4))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+# --- what the GAN can draw --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "category", "expected"),
+    [
+        ("Linen summer dress", "apparel", "dress"),
+        ("Trail running shoe", "shoes", "sneaker"),
+        ("Oxford shirt", "apparel", "shirt"),
+        ("纯棉T恤", "服装", "t-shirt"),
+        ("Desk lamp", "home", None),
+    ],
+)
+def test_the_gan_category_is_read_from_the_product(merchant_account, name, category, expected) -> None:
+    product = catalog_services.product_create(
+        merchant=merchant_account.merchant, sku="X", name=name, category=category
+    )
+    assert image_services.gan_category_for(product) == expected
+
+
+def test_without_a_model_an_image_job_says_why(merchant_account, dress) -> None:
+    with pytest.raises(image_services.ImageModelUnavailable, match="No image model has been trained yet"):
+        image_services.image_job_create(merchant=merchant_account.merchant, product=dress, count=2)
+    run = image_services.image_training_start(enqueue=False)
+    ImageTrainingRun.objects.filter(pk=run.pk).update(status="running", total=200, done=50)
+    with pytest.raises(image_services.ImageModelUnavailable, match=r"still being trained \(25% done\)"):
+        image_services.image_job_create(merchant=merchant_account.merchant, product=dress, count=2)
+    assert not ImageJob.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"count": 0}, "Ask for 1 to 16 images"),
+        ({"count": 17}, "Ask for 1 to 16 images"),
+        ({"count": 1, "colour": "chartreuse"}, "Unknown colour 'chartreuse'"),
+        ({"count": 1, "category": "sofa"}, "Unknown category 'sofa'"),
+    ],
+)
+def test_bad_image_requests_are_refused(gan_version, merchant_account, dress, options, message) -> None:
+    with pytest.raises(ValidationError, match=message):
+        image_services.image_job_create(merchant=merchant_account.merchant, product=dress, **options)
+
+
+def test_a_product_the_model_cannot_draw_needs_a_category(gan_version, merchant_account) -> None:
+    lamp = catalog_services.product_create(
+        merchant=merchant_account.merchant, sku="L", name="Desk lamp", attributes=[("colour", "blue")]
+    )
+    with pytest.raises(ValidationError, match="draws only these kinds of product"):
+        image_services.image_job_create(merchant=merchant_account.merchant, product=lamp, count=1)
+    job = image_services.image_job_create(
+        merchant=merchant_account.merchant, product=lamp, count=1, category="包", enqueue=False
+    )
+    assert (job.category, job.colour) == ("bag", "blue")
+
+
+# --- drawing, the gallery ---------------------------------------------------------------------
+
+
+def test_a_job_draws_into_the_gallery_and_keeping_one_labels_it(gan_version, merchant_account, dress) -> None:
+    job = image_services.image_job_create(
+        merchant=merchant_account.merchant, product=dress, count=3, colour="蓝色", enqueue=False
+    )
+    assert (job.colour, job.category, job.total) == ("blue", "dress", 3)
+    job = image_services.image_job_run(job_id=job.pk)
+    assert job.status == JobStatus.SUCCEEDED and job.done == 3
+    images = list(job.images.all())
+    assert [(g.width, g.height, g.status) for g in images] == [(32, 32, "waiting")] * 3
+
+    kept = image_services.generated_image_accept(generated=images[0])
+    assert kept.is_generated and kept.product == dress and kept.width == 32
+    with pytest.raises(ValidationError, match="already"):
+        image_services.generated_image_accept(generated=images[0])
+    discarded_path = Path(images[1].image.path)
+    image_services.generated_image_discard(generated=images[1])
+    images[1].refresh_from_db()
+    assert images[1].status == GeneratedImage.Status.DISCARDED
+    assert not discarded_path.exists() and not images[1].image
+
+
+def test_a_rerun_draws_only_what_is_missing_and_cancel_stops(gan_version, merchant_account, dress) -> None:
+    job = image_services.image_job_create(
+        merchant=merchant_account.merchant, product=dress, count=2, enqueue=False
+    )
+    job = image_services.image_job_run(job_id=job.pk)
+    job.images.last().delete()
+    ImageJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
+    job = image_services.image_job_run(job_id=job.pk)
+    assert job.images.count() == 2 and job.attempts == 2
+
+    other = image_services.image_job_create(
+        merchant=merchant_account.merchant, product=dress, count=2, enqueue=False
+    )
+    image_services.image_job_cancel(job=other)
+    assert image_services.image_job_run(job_id=other.pk).images.count() == 0
+
+
+def test_image_jobs_api(
+    gan_version, celery_eager, django_capture_on_commit_callbacks, api_client, dress
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.post("/api/v1/image-jobs/", {"product_id": dress.pk, "count": 2}, format="json")
+    assert response.status_code == 202, response.json()
+    body = api_client.get(f"/api/v1/image-jobs/{response.json()['id']}/").json()
+    assert body["status"] == "succeeded" and body["progress"] == {"done": 2, "total": 2}
+    assert body["colour"] == "red" and body["category"] == "dress"
+    assert [i["status"] for i in body["images"]] == ["waiting", "waiting"]
+    client = Client()
+    client.force_login(dress.merchant.users.get())
+    assert client.get(body["images"][0]["url"])["Content-Type"] == "image/png"
+
+
+def test_image_jobs_api_errors(api_client, other_api_client, dress) -> None:
+    no_model = api_client.post("/api/v1/image-jobs/", {"product_id": dress.pk, "count": 2}, format="json")
+    assert no_model.status_code == 409 and "No image model" in no_model.json()["detail"]
+    assert api_client.post("/api/v1/image-jobs/", {"count": 2}, format="json").status_code == 400
+    rival = other_api_client.post("/api/v1/image-jobs/", {"product_id": dress.pk, "count": 1}, format="json")
+    assert rival.status_code == 400 and "No such product" in rival.json()["detail"]
+
+
+def test_the_images_page(gan_version, merchant_account, dress) -> None:
+    client = Client()
+    client.force_login(merchant_account.user)
+    url = reverse("generation:product_images", kwargs={"product_id": dress.pk})
+    assert "Generate image variants" in client.get(url).content.decode()
+    response = client.post(url, {"colour": "green", "count": "2"})
+    assert response.status_code == 302
+    job = ImageJob.objects.get()
+    assert job.colour == "green"
+    poll = client.get(url, HTTP_HX_REQUEST="true")
+    assert poll.status_code == 200 and 'hx-trigger="every 2s"' in poll.content.decode()
+    image_services.image_job_run(job_id=job.pk)
+    done = client.get(url, HTTP_HX_REQUEST="true")
+    assert done.status_code == 286 and done.content.decode().count("<img") == 2
+    generated = job.images.first()
+    decide = reverse(
+        "generation:generated_image_decide", kwargs={"product_id": dress.pk, "generated_id": generated.pk}
+    )
+    client.post(decide, {"action": "accept"})
+    assert ProductImage.objects.get(product=dress).is_generated
+    product_page = client.get(dress.get_absolute_url()).content.decode()
+    assert "generated" in product_page
+    too_many = client.post(url, {"colour": "green", "count": "99"})
+    assert "less than or equal to 16" in too_many.content.decode()
+
+
+# --- photo suggestions ------------------------------------------------------------------------
+
+
+def test_an_uploaded_photo_suggests_its_colour(django_capture_on_commit_callbacks, merchant_account) -> None:
+    product = catalog_services.product_create(merchant=merchant_account.merchant, sku="M", name="Mug")
+    with django_capture_on_commit_callbacks(execute=True):
+        catalog_services.product_image_add(
+            product=product,
+            upload=SimpleUploadedFile("mug.png", png((30, 60, 200)), content_type="image/png"),
+        )
+    suggestion = AttributeSuggestion.objects.get(product=product)
+    assert (suggestion.key, suggestion.status) == ("colour", "pending")
+    assert "blue" in suggestion.value
+    image_services.attribute_suggestion_accept(suggestion=suggestion)
+    assert product.attributes.get(key="colour").value == suggestion.value
+    with pytest.raises(ValidationError, match="already"):
+        image_services.attribute_suggestion_accept(suggestion=suggestion)
+
+
+def test_generated_images_and_known_colours_suggest_nothing(
+    django_capture_on_commit_callbacks, merchant_account, dress
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        catalog_services.product_image_add(
+            product=dress, upload=SimpleUploadedFile("d.png", png((200, 30, 40)), content_type="image/png")
+        )
+    assert not AttributeSuggestion.objects.filter(key="colour", value="red").exists()
+
+
+# --- training ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_training(settings, tmp_path):
+    """Training runs write into a fresh store, briefly, at 32 px, with a quickly trained judge."""
+    settings.COPILOT_MODEL_STORE = tmp_path / "store"
+    settings.COPILOT_GAN_IMAGE_SIZE = 32
+    settings.COPILOT_GAN_JUDGE_STEPS = 10
+    settings.COPILOT_GAN_EVAL_IMAGES = 64
+    return {"limit": 128, "batch_size": 32, "max_steps": 3, "base_channels": 8}
+
+
+def test_a_training_run_trains_scores_saves_and_promotes(small_training, merchant_account, dress) -> None:
+    old = ImageModelVersion.objects.create(
+        source="fashion-mnist", artifact_path="/gone", image_size=32, is_promoted=True
+    )
+    run = image_services.image_training_start(config=small_training, enqueue=False)
+    run = image_services.image_training_run(job_id=run.pk)
+    assert run.status == JobStatus.SUCCEEDED, run.error_message
+    assert (run.done, run.total) == (3, 3)
+    version = run.version
+    assert version.is_promoted and version.steps == 3 and version.image_size == 32
+    assert {"category_match", "colour_match", "both_match", "frechet_distance"} <= set(version.metrics)
+    assert (Path(version.artifact_path) / "manifest.json").exists()
+    old.refresh_from_db()
+    assert not old.is_promoted
+    assert image_services.promoted_image_model(merchant_account.merchant) == version
+    # The new model draws.
+    job = image_services.image_job_create(
+        merchant=merchant_account.merchant, product=dress, count=1, enqueue=False
+    )
+    assert image_services.image_job_run(job_id=job.pk).images.get().width == 32
+
+
+def test_a_cancelled_training_run_stops_with_a_checkpoint(small_training, monkeypatch) -> None:
+    small_training["max_steps"] = 50
+    run = image_services.image_training_start(config=small_training, enqueue=False)
+    monkeypatch.setattr(image_services, "PROGRESS_EVERY", 1)
+    real_stopped = image_services.jobs.job_stopped
+
+    def cancel_at_step_two(job):
+        job.refresh_from_db()
+        if job.done >= 2 and not job.is_finished:
+            image_services.jobs.job_cancel(job, message="Cancelled.")
+        return real_stopped(job)
+
+    monkeypatch.setattr(image_services.jobs, "job_stopped", cancel_at_step_two)
+    run = image_services.image_training_run(job_id=run.pk)
+    assert run.status == JobStatus.CANCELLED and run.done < 50
+    assert (image_services.training_work_dir(run) / "checkpoint.pt").exists()
+    assert not ImageModelVersion.objects.exists()
+
+
+def test_catalog_training_needs_photos_it_can_use(small_training, merchant_account) -> None:
+    run = image_services.image_training_start(
+        source="catalog", merchant=merchant_account.merchant, config=small_training, enqueue=False
+    )
+    run = image_services.image_training_run(job_id=run.pk)
+    assert run.status == JobStatus.FAILED
+    assert "None of the catalog's photos" in run.error_message
+    with pytest.raises(ValidationError, match="needs a merchant"):
+        image_services.image_training_start(source="catalog", enqueue=False)
+
+
+def test_the_demo_training_is_queued_once(small_training) -> None:
+    first = image_services.image_training_demo_queue()
+    assert first is not None and first.config == {"max_steps": 300}
+    assert image_services.image_training_demo_queue() is None
+
+
+def test_train_gan_command(small_training, capsys) -> None:
+    from django.core.management import call_command
+
+    call_command("train_gan", "--max-steps", "2", "--limit", "64", "--batch-size", "32", "--image-size", "32")
+    out = capsys.readouterr().out
+    assert "2/2 steps" in out and "classifier match" in out
+    assert ImageModelVersion.objects.get().is_promoted
+
+
+@pytest.mark.integration
+def test_a_worker_draws_an_image_job(celery_worker_process, tiny_gan_artifact, api_client, dress) -> None:
+    """The gpu-queue task through a real Celery worker process and Redis."""
+    import time
+
+    ImageModelVersion.objects.create(
+        source="fashion-mnist", artifact_path=str(tiny_gan_artifact), image_size=32, is_promoted=True
+    )
+    response = api_client.post(
+        "/api/v1/image-jobs/", {"product_id": dress.pk, "count": 2, "colour": "green"}, format="json"
+    )
+    assert response.status_code == 202
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        body = api_client.get(f"/api/v1/image-jobs/{response.json()['id']}/").json()
+        if body["status"] in {"succeeded", "failed", "cancelled"}:
+            break
+        time.sleep(0.5)
+    assert body["status"] == "succeeded", body
+    assert len(body["images"]) == 2
+    assert GeneratedImage.objects.filter(product=dress, width=32).count() == 2
