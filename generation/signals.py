@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 @receiver(post_save, sender=ProductImage, dispatch_uid="generation.suggest_from_photo")
 def suggest_attributes_from_photo(sender, instance: ProductImage, created: bool, **kwargs) -> None:
-    """A merchant's new photo: offer its dominant colours as attributes (after the commit)."""
+    """A merchant's new photo: offer its colours, and (on a worker) its kind, as attributes."""
     if not created or instance.is_generated:
         return
 
@@ -24,6 +24,7 @@ def suggest_attributes_from_photo(sender, instance: ProductImage, created: bool,
 
         try:
             image_services.attribute_suggestions_create(product_image=instance)
+            image_services.category_guess_enqueue(product_image=instance)
         except Exception:  # a suggestion is a courtesy; the upload itself has succeeded
             logger.exception("Could not read attributes from image %s", instance.pk)
 

@@ -67,3 +67,8 @@ def image_training_run(self, run_id: int) -> None:
         crash_message="Training stopped on an unexpected error; run it again to resume from the last "
         "checkpoint.",
     )
+
+
+@shared_task(name="generation.gpu.image_category_guess", autoretry_for=TRANSIENT_ERRORS, max_retries=3)
+def image_category_guess(image_id: int) -> None:
+    image_services.attribute_category_guess(job_id=image_id)

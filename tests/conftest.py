@@ -330,3 +330,18 @@ def tiny_model(settings, tiny_model_dir: Path) -> Path:
     settings.COPILOT_GENERATION_CANDIDATES = 2
     settings.COPILOT_GENERATION_BATCH_SIZE = 2
     return tiny_model_dir
+
+
+# --- Image models -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_gan_artifact(tmp_path_factory) -> Path:
+    """A GAN trained for two steps at 32 px: it draws noise of the right shape, quickly."""
+    from generation.ml.gan.data import TintedFashionMNIST
+    from generation.ml.gan.train import GanConfig, save_artifact, train_gan
+
+    work = tmp_path_factory.mktemp("gan")
+    config = GanConfig(image_size=32, base_channels=8, batch_size=16, max_steps=2)
+    result = train_gan(config, TintedFashionMNIST(image_size=32, limit=64), work / "run")
+    return save_artifact(result, work / "artifact", metrics={"both_match": 0.5}, name="tiny")

@@ -26,18 +26,6 @@ from generation.models import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="session")
-def tiny_gan_artifact(tmp_path_factory) -> Path:
-    """A GAN trained for two steps at 32 px: it draws noise of the right shape, quickly."""
-    from generation.ml.gan.data import TintedFashionMNIST
-    from generation.ml.gan.train import GanConfig, save_artifact, train_gan
-
-    work = tmp_path_factory.mktemp("gan")
-    config = GanConfig(image_size=32, base_channels=8, batch_size=16, max_steps=2)
-    result = train_gan(config, TintedFashionMNIST(image_size=32, limit=64), work / "run")
-    return save_artifact(result, work / "artifact", metrics={"both_match": 0.5}, name="tiny")
-
-
 @pytest.fixture
 def gan_version(tiny_gan_artifact) -> ImageModelVersion:
     return ImageModelVersion.objects.create(
@@ -340,3 +328,38 @@ def test_a_worker_draws_an_image_job(celery_worker_process, tiny_gan_artifact, a
     assert body["status"] == "succeeded", body
     assert len(body["images"]) == 2
     assert GeneratedImage.objects.filter(product=dress, width=32).count() == 2
+
+
+def test_the_classifier_guesses_what_a_photo_shows(settings, tmp_path, monkeypatch, merchant_account) -> None:
+    from generation.ml.gan.classifier import demo_judge
+    from generation.ml.gan.data import TintedFashionMNIST, to_pil
+    from generation.ml.gan.labels import CATEGORIES
+
+    settings.COPILOT_MODEL_STORE = tmp_path / "store"
+    product = catalog_services.product_create(
+        merchant=merchant_account.merchant, sku="Z", name="连衣裙", language="zh"
+    )
+    photo = catalog_services.product_image_add(
+        product=product, upload=SimpleUploadedFile("d.png", png(), content_type="image/png")
+    )
+    # No classifier yet: nothing is queued and nothing is guessed.
+    assert image_services.category_guess_enqueue(product_image=photo) is False
+    assert image_services.attribute_category_guess(job_id=photo.pk) is None
+
+    demo_judge(settings.COPILOT_MODEL_STORE / "gan", steps=150)
+    dress_image, _, _ = TintedFashionMNIST(image_size=64, categories=[3], limit=1)[0]
+    out = io.BytesIO()
+    to_pil(dress_image).save(out, "PNG")
+    dress_photo = catalog_services.product_image_add(
+        product=product, upload=SimpleUploadedFile("dress.png", out.getvalue(), content_type="image/png")
+    )
+    monkeypatch.setattr(image_services, "CATEGORY_GUESS_CONFIDENCE", 0.0)
+    suggestion = image_services.attribute_category_guess(job_id=dress_photo.pk)
+    # A 150-step judge is not always right; the suggestion names one of the kinds, in Chinese.
+    assert suggestion.key == "款式" and suggestion.value in {c.zh for c in CATEGORIES}
+    assert "sure" in suggestion.reason
+    monkeypatch.setattr(image_services, "CATEGORY_GUESS_CONFIDENCE", 1.01)
+    other = catalog_services.product_image_add(
+        product=product, upload=SimpleUploadedFile("dress2.png", out.getvalue(), content_type="image/png")
+    )
+    assert image_services.attribute_category_guess(job_id=other.pk) is None  # not sure enough

@@ -23,12 +23,12 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from .data import CATEGORIES, COLOURS, DEFAULT_ROOT, TintedFashionMNIST, fetch_batch
+from .labels import JUDGE_FILE, JUDGE_FORMAT_VERSION
 from .models import Generator
 from .train import GanConfig, GanSampler, build_models
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = JUDGE_FORMAT_VERSION
 ARTIFACT_KIND = "gan-judge-classifier"
-JUDGE_FILE = f"judge-classifier-v{FORMAT_VERSION}.pt"
 # Inputs of any size are resized to this: cheap, and colour and silhouette survive it.
 INPUT_SIZE = 32
 
@@ -83,6 +83,11 @@ class Classifier:
         """(category ids, colour ids), each (N,) int64."""
         _, category_logits, colour_logits = self._run(images)
         return category_logits.argmax(dim=1), colour_logits.argmax(dim=1)
+
+    def category_probabilities(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, n_categories) softmax: how sure the judge is, for suggestions made from photos."""
+        _, category_logits, _ = self._run(images)
+        return category_logits.softmax(dim=1)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """Penultimate features (N, F) for the Fréchet distance."""

@@ -71,3 +71,8 @@ def category_index(name: str) -> int:
 def colour_index(name: str) -> int:
     """The colour id for an English or Chinese name ("red", "红色"); ValueError lists the choices."""
     return _lookup(name, [(c.en, c.zh) for c in COLOURS], "colour")
+
+
+# The judge classifier's file in the store; web processes check for it without importing torch.
+JUDGE_FORMAT_VERSION = 1
+JUDGE_FILE = f"judge-classifier-v{JUDGE_FORMAT_VERSION}.pt"
