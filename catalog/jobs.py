@@ -30,6 +30,12 @@ def unfinished(job: BackgroundJob) -> QuerySet:
     return type(job).objects.filter(pk=job.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
 
 
+def job_enqueue(job: BackgroundJob, task: Any) -> None:
+    """Send the job's id to its task and remember the Celery id (call it from on_commit)."""
+    result = task.delay(job.pk)
+    type(job).objects.filter(pk=job.pk).update(celery_task_id=result.id or "")
+
+
 def job_start(job: BackgroundJob, **fields: Any) -> bool:
     """Mark the job running for one more attempt; False if it finished (was cancelled) meanwhile."""
     started = unfinished(job).update(

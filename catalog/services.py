@@ -283,8 +283,7 @@ def import_job_create(
 def _enqueue_import(job: ImportJob) -> None:
     from catalog.tasks import import_run
 
-    result = import_run.delay(job.pk)
-    ImportJob.objects.filter(pk=job.pk).update(celery_task_id=result.id or "")
+    jobs.job_enqueue(job, import_run)
 
 
 IMPORT_MAX_ATTEMPTS = 3

@@ -156,10 +156,9 @@ def image_job_create(
 
 
 def _enqueue(job: ImageJob) -> None:
-    from generation.tasks import image_job_run as task
+    from generation.tasks import image_job_run
 
-    result = task.delay(job.pk)
-    ImageJob.objects.filter(pk=job.pk).update(celery_task_id=result.id or "")
+    jobs.job_enqueue(job, image_job_run)
 
 
 @functools.lru_cache(maxsize=2)
@@ -361,10 +360,9 @@ def image_training_start(
 
 
 def _enqueue_training(run: ImageTrainingRun) -> None:
-    from generation.tasks import image_training_run as task
+    from generation.tasks import image_training_run
 
-    result = task.delay(run.pk)
-    ImageTrainingRun.objects.filter(pk=run.pk).update(celery_task_id=result.id or "")
+    jobs.job_enqueue(run, image_training_run)
 
 
 def image_training_demo_queue() -> ImageTrainingRun | None:

@@ -160,8 +160,7 @@ def generation_job_create(
 def _enqueue_generation(job: GenerationJob) -> None:
     from generation.tasks import generation_run
 
-    result = generation_run.delay(job.pk)
-    GenerationJob.objects.filter(pk=job.pk).update(celery_task_id=result.id or "")
+    jobs.job_enqueue(job, generation_run)
 
 
 def _finish(job: GenerationJob, status: str, *, message: str = "") -> GenerationJob:
