@@ -363,3 +363,31 @@ def test_the_classifier_guesses_what_a_photo_shows(settings, tmp_path, monkeypat
         product=product, upload=SimpleUploadedFile("dress2.png", out.getvalue(), content_type="image/png")
     )
     assert image_services.attribute_category_guess(job_id=other.pk) is None  # not sure enough
+
+
+def test_train_gan_resume_continues_the_unfinished_run(small_training, monkeypatch, capsys) -> None:
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no unfinished run"):
+        call_command("train_gan", "--resume")
+    small_training.update(max_steps=6, epochs=2)
+    run = image_services.image_training_start(config=small_training, enqueue=False)
+    monkeypatch.setattr(image_services, "PROGRESS_EVERY", 1)
+    real_stopped = image_services.jobs.job_stopped
+
+    def cancel_at_step_two(job):
+        job.refresh_from_db()
+        if job.done >= 2 and not job.is_finished:
+            image_services.jobs.job_cancel(job, message="Cancelled.")
+        return real_stopped(job)
+
+    monkeypatch.setattr(image_services.jobs, "job_stopped", cancel_at_step_two)
+    assert image_services.image_training_run(job_id=run.pk).status == JobStatus.CANCELLED
+    monkeypatch.setattr(image_services.jobs, "job_stopped", real_stopped)
+
+    call_command("train_gan", "--resume")
+    resumed = ImageTrainingRun.objects.exclude(pk=run.pk).get()
+    assert resumed.status == JobStatus.SUCCEEDED and resumed.config == run.config
+    assert resumed.version.steps == 6
+    assert "3/6 steps" in capsys.readouterr().out  # it started after the checkpoint, not at step 1
