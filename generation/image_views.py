@@ -20,7 +20,7 @@ from django_htmx.http import HttpResponseStopPolling
 from catalog import selectors as catalog_selectors
 from catalog.forms import add_service_errors
 from catalog.models import Product
-from generation import image_services
+from generation import image_services, photo_suggestions
 from generation.forms import ImageJobForm
 from generation.models import AttributeSuggestion, GeneratedImage, ImageJob
 from shop_copilot.web import current_merchant, is_partial_request, merchant_required, posted, vary_on_htmx
@@ -123,10 +123,10 @@ def suggestion_decide(request: HttpRequest, product_id: int, suggestion_id: int)
         raise Http404(_("No such suggestion.")) from exc
     try:
         if request.POST.get("action") == "accept":
-            image_services.attribute_suggestion_accept(suggestion=suggestion)
+            photo_suggestions.attribute_suggestion_accept(suggestion=suggestion)
             messages.success(request, _("Attribute added."))
         else:
-            image_services.attribute_suggestion_dismiss(suggestion=suggestion)
+            photo_suggestions.attribute_suggestion_dismiss(suggestion=suggestion)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect(_images_url(product))

@@ -20,11 +20,11 @@ def suggest_attributes_from_photo(sender, instance: ProductImage, created: bool,
         return
 
     def suggest() -> None:
-        from generation import image_services
+        from generation import photo_suggestions
 
         try:
-            image_services.attribute_suggestions_create(product_image=instance)
-            image_services.category_guess_enqueue(product_image=instance)
+            photo_suggestions.attribute_suggestions_create(product_image=instance)
+            photo_suggestions.category_guess_enqueue(product_image=instance)
         except Exception:  # a suggestion is a courtesy; the upload itself has succeeded
             logger.exception("Could not read attributes from image %s", instance.pk)
 

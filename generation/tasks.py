@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from catalog.jobs import TRANSIENT_ERRORS, run_job_task
-from generation import image_services, services
+from generation import gan_training, image_services, photo_suggestions, services
 from generation.ml.model_store import ModelStoreError
 
 
@@ -62,8 +62,8 @@ def image_training_run(self, run_id: int) -> None:
     run_job_task(
         self,
         run_id,
-        run=image_services.image_training_run,
-        fail=image_services.image_training_fail,
+        run=gan_training.image_training_run,
+        fail=gan_training.image_training_fail,
         crash_message="Training stopped on an unexpected error; run it again to resume from the last "
         "checkpoint.",
     )
@@ -71,4 +71,4 @@ def image_training_run(self, run_id: int) -> None:
 
 @shared_task(name="generation.gpu.image_category_guess", autoretry_for=TRANSIENT_ERRORS, max_retries=3)
 def image_category_guess(image_id: int) -> None:
-    image_services.attribute_category_guess(job_id=image_id)
+    photo_suggestions.attribute_category_guess(job_id=image_id)

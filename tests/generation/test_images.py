@@ -14,7 +14,7 @@ from PIL import Image
 
 from catalog import services as catalog_services
 from catalog.models import JobStatus, ProductImage
-from generation import image_services
+from generation import gan_training, image_services, photo_suggestions
 from generation.models import (
     AttributeSuggestion,
     GeneratedImage,
@@ -75,7 +75,7 @@ def test_the_gan_category_is_read_from_the_product(merchant_account, name, categ
 def test_without_a_model_an_image_job_says_why(merchant_account, dress) -> None:
     with pytest.raises(image_services.ImageModelUnavailable, match="No image model has been trained yet"):
         image_services.image_job_create(merchant=merchant_account.merchant, product=dress, count=2)
-    run = image_services.image_training_start(enqueue=False)
+    run = gan_training.image_training_start(enqueue=False)
     ImageTrainingRun.objects.filter(pk=run.pk).update(status="running", total=200, done=50)
     with pytest.raises(image_services.ImageModelUnavailable, match=r"still being trained \(25% done\)"):
         image_services.image_job_create(merchant=merchant_account.merchant, product=dress, count=2)
@@ -211,10 +211,10 @@ def test_an_uploaded_photo_suggests_its_colour(django_capture_on_commit_callback
     suggestion = AttributeSuggestion.objects.get(product=product)
     assert (suggestion.key, suggestion.status) == ("colour", "pending")
     assert "blue" in suggestion.value
-    image_services.attribute_suggestion_accept(suggestion=suggestion)
+    photo_suggestions.attribute_suggestion_accept(suggestion=suggestion)
     assert product.attributes.get(key="colour").value == suggestion.value
     with pytest.raises(ValidationError, match="already"):
-        image_services.attribute_suggestion_accept(suggestion=suggestion)
+        photo_suggestions.attribute_suggestion_accept(suggestion=suggestion)
 
 
 def test_generated_images_and_known_colours_suggest_nothing(
@@ -244,8 +244,8 @@ def test_a_training_run_trains_scores_saves_and_promotes(small_training, merchan
     old = ImageModelVersion.objects.create(
         source="fashion-mnist", artifact_path="/gone", image_size=32, is_promoted=True
     )
-    run = image_services.image_training_start(config=small_training, enqueue=False)
-    run = image_services.image_training_run(job_id=run.pk)
+    run = gan_training.image_training_start(config=small_training, enqueue=False)
+    run = gan_training.image_training_run(job_id=run.pk)
     assert run.status == JobStatus.SUCCEEDED, run.error_message
     assert (run.done, run.total) == (3, 3)
     version = run.version
@@ -264,38 +264,38 @@ def test_a_training_run_trains_scores_saves_and_promotes(small_training, merchan
 
 def test_a_cancelled_training_run_stops_with_a_checkpoint(small_training, monkeypatch) -> None:
     small_training["max_steps"] = 50
-    run = image_services.image_training_start(config=small_training, enqueue=False)
-    monkeypatch.setattr(image_services, "PROGRESS_EVERY", 1)
-    real_stopped = image_services.jobs.job_stopped
+    run = gan_training.image_training_start(config=small_training, enqueue=False)
+    monkeypatch.setattr(gan_training, "PROGRESS_EVERY", 1)
+    real_stopped = gan_training.jobs.job_stopped
 
     def cancel_at_step_two(job):
         job.refresh_from_db()
         if job.done >= 2 and not job.is_finished:
-            image_services.jobs.job_cancel(job, message="Cancelled.")
+            gan_training.jobs.job_cancel(job, message="Cancelled.")
         return real_stopped(job)
 
-    monkeypatch.setattr(image_services.jobs, "job_stopped", cancel_at_step_two)
-    run = image_services.image_training_run(job_id=run.pk)
+    monkeypatch.setattr(gan_training.jobs, "job_stopped", cancel_at_step_two)
+    run = gan_training.image_training_run(job_id=run.pk)
     assert run.status == JobStatus.CANCELLED and run.done < 50
-    assert (image_services.training_work_dir(run) / "checkpoint.pt").exists()
+    assert (gan_training.training_work_dir(run) / "checkpoint.pt").exists()
     assert not ImageModelVersion.objects.exists()
 
 
 def test_catalog_training_needs_photos_it_can_use(small_training, merchant_account) -> None:
-    run = image_services.image_training_start(
+    run = gan_training.image_training_start(
         source="catalog", merchant=merchant_account.merchant, config=small_training, enqueue=False
     )
-    run = image_services.image_training_run(job_id=run.pk)
+    run = gan_training.image_training_run(job_id=run.pk)
     assert run.status == JobStatus.FAILED
     assert "None of the catalog's photos" in run.error_message
     with pytest.raises(ValidationError, match="needs a merchant"):
-        image_services.image_training_start(source="catalog", enqueue=False)
+        gan_training.image_training_start(source="catalog", enqueue=False)
 
 
 def test_the_demo_training_is_queued_once(small_training) -> None:
-    first = image_services.image_training_demo_queue()
+    first = gan_training.image_training_demo_queue()
     assert first is not None and first.config == {"max_steps": 300}
-    assert image_services.image_training_demo_queue() is None
+    assert gan_training.image_training_demo_queue() is None
 
 
 def test_train_gan_command(small_training, capsys) -> None:
@@ -343,8 +343,8 @@ def test_the_classifier_guesses_what_a_photo_shows(settings, tmp_path, monkeypat
         product=product, upload=SimpleUploadedFile("d.png", png(), content_type="image/png")
     )
     # No classifier yet: nothing is queued and nothing is guessed.
-    assert image_services.category_guess_enqueue(product_image=photo) is False
-    assert image_services.attribute_category_guess(job_id=photo.pk) is None
+    assert photo_suggestions.category_guess_enqueue(product_image=photo) is False
+    assert photo_suggestions.attribute_category_guess(job_id=photo.pk) is None
 
     demo_judge(settings.COPILOT_MODEL_STORE / "gan", steps=150)
     dress_image, _, _ = TintedFashionMNIST(image_size=64, categories=[3], limit=1)[0]
@@ -353,16 +353,16 @@ def test_the_classifier_guesses_what_a_photo_shows(settings, tmp_path, monkeypat
     dress_photo = catalog_services.product_image_add(
         product=product, upload=SimpleUploadedFile("dress.png", out.getvalue(), content_type="image/png")
     )
-    monkeypatch.setattr(image_services, "CATEGORY_GUESS_CONFIDENCE", 0.0)
-    suggestion = image_services.attribute_category_guess(job_id=dress_photo.pk)
+    monkeypatch.setattr(photo_suggestions, "CATEGORY_GUESS_CONFIDENCE", 0.0)
+    suggestion = photo_suggestions.attribute_category_guess(job_id=dress_photo.pk)
     # A 150-step judge is not always right; the suggestion names one of the kinds, in Chinese.
     assert suggestion.key == "款式" and suggestion.value in {c.zh for c in CATEGORIES}
     assert "sure" in suggestion.reason
-    monkeypatch.setattr(image_services, "CATEGORY_GUESS_CONFIDENCE", 1.01)
+    monkeypatch.setattr(photo_suggestions, "CATEGORY_GUESS_CONFIDENCE", 1.01)
     other = catalog_services.product_image_add(
         product=product, upload=SimpleUploadedFile("dress2.png", out.getvalue(), content_type="image/png")
     )
-    assert image_services.attribute_category_guess(job_id=other.pk) is None  # not sure enough
+    assert photo_suggestions.attribute_category_guess(job_id=other.pk) is None  # not sure enough
 
 
 def test_train_gan_resume_continues_the_unfinished_run(small_training, monkeypatch, capsys) -> None:
@@ -372,19 +372,19 @@ def test_train_gan_resume_continues_the_unfinished_run(small_training, monkeypat
     with pytest.raises(CommandError, match="no unfinished run"):
         call_command("train_gan", "--resume")
     small_training.update(max_steps=6, epochs=2)
-    run = image_services.image_training_start(config=small_training, enqueue=False)
-    monkeypatch.setattr(image_services, "PROGRESS_EVERY", 1)
-    real_stopped = image_services.jobs.job_stopped
+    run = gan_training.image_training_start(config=small_training, enqueue=False)
+    monkeypatch.setattr(gan_training, "PROGRESS_EVERY", 1)
+    real_stopped = gan_training.jobs.job_stopped
 
     def cancel_at_step_two(job):
         job.refresh_from_db()
         if job.done >= 2 and not job.is_finished:
-            image_services.jobs.job_cancel(job, message="Cancelled.")
+            gan_training.jobs.job_cancel(job, message="Cancelled.")
         return real_stopped(job)
 
-    monkeypatch.setattr(image_services.jobs, "job_stopped", cancel_at_step_two)
-    assert image_services.image_training_run(job_id=run.pk).status == JobStatus.CANCELLED
-    monkeypatch.setattr(image_services.jobs, "job_stopped", real_stopped)
+    monkeypatch.setattr(gan_training.jobs, "job_stopped", cancel_at_step_two)
+    assert gan_training.image_training_run(job_id=run.pk).status == JobStatus.CANCELLED
+    monkeypatch.setattr(gan_training.jobs, "job_stopped", real_stopped)
 
     call_command("train_gan", "--resume")
     resumed = ImageTrainingRun.objects.exclude(pk=run.pk).get()

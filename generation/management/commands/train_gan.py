@@ -9,7 +9,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.models import JobStatus, Merchant
-from generation import image_services
+from generation import gan_training
 from generation.ml.gan.train import CHECKPOINT_NAME
 from generation.models import ImageModelVersion, ImageTrainingRun
 
@@ -44,21 +44,21 @@ class Command(BaseCommand):
                 .exclude(status=JobStatus.SUCCEEDED)
                 .first()
             )
-            checkpoint = previous and image_services.training_work_dir(previous) / CHECKPOINT_NAME
+            checkpoint = previous and gan_training.training_work_dir(previous) / CHECKPOINT_NAME
             if not checkpoint or not checkpoint.exists():
                 raise CommandError("There is no unfinished run with a checkpoint to resume.")
             config = previous.config
         try:
-            run = image_services.image_training_start(
+            run = gan_training.image_training_start(
                 source=options["source"], merchant=merchant, config=config, enqueue=False
             )
         except Exception as exc:
             raise CommandError(str(exc)) from exc
         if previous is not None:
-            target = image_services.training_work_dir(run)
+            target = gan_training.training_work_dir(run)
             target.mkdir(parents=True, exist_ok=True)
             shutil.copy2(
-                image_services.training_work_dir(previous) / CHECKPOINT_NAME, target / CHECKPOINT_NAME
+                gan_training.training_work_dir(previous) / CHECKPOINT_NAME, target / CHECKPOINT_NAME
             )
         started = time.monotonic()
 
@@ -72,7 +72,7 @@ class Command(BaseCommand):
             )
             sys.stdout.flush()
 
-        run = image_services.image_training_run(job_id=run.pk, report=bar)
+        run = gan_training.image_training_run(job_id=run.pk, report=bar)
         self.stdout.write("")
         if run.status != JobStatus.SUCCEEDED:
             raise CommandError(run.error_message or f"The run ended {run.status}.")
@@ -83,4 +83,4 @@ class Command(BaseCommand):
             "both {both_match:.0%}; "
             "Fréchet distance {frechet_distance:.2f}".format(**metrics)
         )
-        self.stdout.write(f"sample grids: {image_services.training_work_dir(run) / 'samples'}")
+        self.stdout.write(f"sample grids: {gan_training.training_work_dir(run) / 'samples'}")

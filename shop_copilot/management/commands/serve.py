@@ -69,7 +69,7 @@ class Command(BaseCommand):
 
     def _queue_demo_training(self) -> None:
         """With no image model yet, the worker trains the small demo one while the app serves."""
-        from generation.image_services import image_training_demo_queue
+        from generation.gan_training import image_training_demo_queue
 
         run = image_training_demo_queue()
         if run is not None:
