@@ -262,10 +262,8 @@ def test_a_training_run_trains_scores_saves_and_promotes(small_training, merchan
     assert image_services.image_job_run(job_id=job.pk).images.get().width == 32
 
 
-def test_a_cancelled_training_run_stops_with_a_checkpoint(small_training, monkeypatch) -> None:
-    small_training["max_steps"] = 50
-    run = gan_training.image_training_start(config=small_training, enqueue=False)
-    monkeypatch.setattr(gan_training, "PROGRESS_EVERY", 1)
+def _run_cancelled_at_step_two(run: ImageTrainingRun, monkeypatch) -> ImageTrainingRun:
+    """Run training as if a person cancelled it once two steps were done."""
     real_stopped = gan_training.jobs.job_stopped
 
     def cancel_at_step_two(job):
@@ -274,8 +272,16 @@ def test_a_cancelled_training_run_stops_with_a_checkpoint(small_training, monkey
             gan_training.jobs.job_cancel(job, message="Cancelled.")
         return real_stopped(job)
 
-    monkeypatch.setattr(gan_training.jobs, "job_stopped", cancel_at_step_two)
-    run = gan_training.image_training_run(job_id=run.pk)
+    with monkeypatch.context() as patch:
+        patch.setattr(gan_training, "PROGRESS_EVERY", 1)
+        patch.setattr(gan_training.jobs, "job_stopped", cancel_at_step_two)
+        return gan_training.image_training_run(job_id=run.pk)
+
+
+def test_a_cancelled_training_run_stops_with_a_checkpoint(small_training, monkeypatch) -> None:
+    small_training["max_steps"] = 50
+    run = gan_training.image_training_start(config=small_training, enqueue=False)
+    run = _run_cancelled_at_step_two(run, monkeypatch)
     assert run.status == JobStatus.CANCELLED and run.done < 50
     assert (gan_training.training_work_dir(run) / "checkpoint.pt").exists()
     assert not ImageModelVersion.objects.exists()
@@ -373,18 +379,7 @@ def test_train_gan_resume_continues_the_unfinished_run(small_training, monkeypat
         call_command("train_gan", "--resume")
     small_training.update(max_steps=6, epochs=2)
     run = gan_training.image_training_start(config=small_training, enqueue=False)
-    monkeypatch.setattr(gan_training, "PROGRESS_EVERY", 1)
-    real_stopped = gan_training.jobs.job_stopped
-
-    def cancel_at_step_two(job):
-        job.refresh_from_db()
-        if job.done >= 2 and not job.is_finished:
-            gan_training.jobs.job_cancel(job, message="Cancelled.")
-        return real_stopped(job)
-
-    monkeypatch.setattr(gan_training.jobs, "job_stopped", cancel_at_step_two)
-    assert gan_training.image_training_run(job_id=run.pk).status == JobStatus.CANCELLED
-    monkeypatch.setattr(gan_training.jobs, "job_stopped", real_stopped)
+    assert _run_cancelled_at_step_two(run, monkeypatch).status == JobStatus.CANCELLED
 
     call_command("train_gan", "--resume")
     resumed = ImageTrainingRun.objects.exclude(pk=run.pk).get()
