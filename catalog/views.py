@@ -28,16 +28,16 @@ from catalog.forms import (
     add_service_errors,
 )
 from catalog.models import ImportJob, Product, ProductAttribute, ProductImage
-from shop_copilot.web import current_merchant, is_partial_request, merchant_required, posted, vary_on_htmx
+from shop_copilot.web import (
+    current_merchant,
+    is_partial_request,
+    merchant_required,
+    posted,
+    product_or_404,
+    vary_on_htmx,
+)
 
 PRODUCTS_PER_PAGE = 25
-
-
-def _product_or_404(request: HttpRequest, product_id: int) -> Product:
-    try:
-        return selectors.product_get(merchant=current_merchant(request), product_id=product_id)
-    except Product.DoesNotExist as exc:
-        raise Http404(_("No such product.")) from exc
 
 
 def _image_or_404(request: HttpRequest, product_id: int, image_id: int) -> ProductImage:
@@ -92,7 +92,7 @@ def product_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @merchant_required
 def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
-    product = _product_or_404(request, product_id)
+    product = product_or_404(request, product_id)
     form = ProductForm(posted(request), initial=_product_initial(product))
     if request.method == "POST" and form.is_valid():
         try:
@@ -100,7 +100,7 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
         except ValidationError as exc:
             add_service_errors(form, exc)
             # product_update set the rejected values on the instance; show the stored ones.
-            product = _product_or_404(request, product_id)
+            product = product_or_404(request, product_id)
         else:
             messages.success(request, _("Changes saved."))
             return redirect(product)
@@ -138,7 +138,7 @@ def _product_initial(product: Product) -> dict[str, str]:
 @require_POST
 @merchant_required
 def product_delete(request: HttpRequest, product_id: int) -> HttpResponse:
-    product = _product_or_404(request, product_id)
+    product = product_or_404(request, product_id)
     label = str(product)
     services.product_delete(product=product)
     messages.success(request, _("Deleted %(product)s.") % {"product": label})
@@ -148,7 +148,7 @@ def product_delete(request: HttpRequest, product_id: int) -> HttpResponse:
 @require_POST
 @merchant_required
 def attribute_add(request: HttpRequest, product_id: int) -> HttpResponse:
-    product = _product_or_404(request, product_id)
+    product = product_or_404(request, product_id)
     form = AttributeForm(request.POST)
     if form.is_valid():
         try:
@@ -159,7 +159,7 @@ def attribute_add(request: HttpRequest, product_id: int) -> HttpResponse:
             if not request.htmx:
                 messages.success(request, _("Attribute saved."))
                 return redirect(product)
-            product = _product_or_404(request, product_id)
+            product = product_or_404(request, product_id)
             form = AttributeForm()
     return _render_detail(
         request,
@@ -182,7 +182,7 @@ def attribute_remove(request: HttpRequest, product_id: int, attribute_id: int) -
     if not request.htmx:
         messages.success(request, _("Attribute removed."))
         return redirect("catalog:product_detail", product_id=product_id)
-    return _render_detail(request, _product_or_404(request, product_id), partial="attributes")
+    return _render_detail(request, product_or_404(request, product_id), partial="attributes")
 
 
 # --- Images -----------------------------------------------------------------------------------
@@ -191,7 +191,7 @@ def attribute_remove(request: HttpRequest, product_id: int, attribute_id: int) -
 @require_POST
 @merchant_required
 def image_upload(request: HttpRequest, product_id: int) -> HttpResponse:
-    product = _product_or_404(request, product_id)
+    product = product_or_404(request, product_id)
     form = ImageUploadForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -224,7 +224,7 @@ def image_delete(request: HttpRequest, product_id: int, image_id: int) -> HttpRe
     product_image = _image_or_404(request, product_id, image_id)
     services.product_image_delete(product_image=product_image)
     if request.htmx:
-        return _render_detail(request, _product_or_404(request, product_id), partial="images")
+        return _render_detail(request, product_or_404(request, product_id), partial="images")
     messages.success(request, _("Image removed."))
     return redirect("catalog:product_detail", product_id=product_id)
 

@@ -51,7 +51,7 @@ class ImageJobForm(Form):
     colour = forms.ChoiceField(label=_("Colour"), required=False)
     count = forms.IntegerField(label=_("How many"), min_value=1, initial=4)
 
-    def __init__(self, *args, product=None, **kwargs) -> None:
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         from django.conf import settings
 

@@ -16,7 +16,7 @@ from django.db import transaction
 
 from catalog import jobs
 from catalog.models import JobStatus, Merchant, ProductImage
-from generation.image_services import COLOUR_KEYS, gan_category_for
+from generation.image_services import COLOUR_KEYS, gan_category_for, gan_store_dir
 from generation.models import ImageModelVersion, ImageTrainingRun
 
 
@@ -130,7 +130,7 @@ def image_training_run(
         run.refresh_from_db()
         return run
     metrics = _evaluate(result, config)
-    target = Path(settings.COPILOT_MODEL_STORE) / "gan" / f"version-{run.pk}"
+    target = gan_store_dir() / f"version-{run.pk}"
     gan_train.save_artifact(result, target, metrics=metrics, name=f"gan-{run.source}-{run.pk}")
     with transaction.atomic():
         ImageModelVersion.objects.filter(merchant=run.merchant, is_promoted=True).update(is_promoted=False)
@@ -155,7 +155,7 @@ def _evaluate(result: Any, config: Any) -> dict[str, Any]:
 
     return gan_classifier.evaluate_checkpoint(
         result.checkpoint,
-        store_dir=Path(settings.COPILOT_MODEL_STORE) / "gan",
+        store_dir=gan_store_dir(),
         data_root=settings.COPILOT_FASHION_MNIST_DIR,
         judge_steps=settings.COPILOT_GAN_JUDGE_STEPS,
         real_images=settings.COPILOT_GAN_EVAL_IMAGES,
@@ -165,7 +165,7 @@ def _evaluate(result: Any, config: Any) -> dict[str, Any]:
 
 def training_work_dir(run: ImageTrainingRun) -> Path:
     """Checkpoints and sample grids of one run; a re-run of the same row resumes from here."""
-    return Path(settings.COPILOT_MODEL_STORE) / "gan" / "runs" / str(run.pk)
+    return gan_store_dir() / "runs" / str(run.pk)
 
 
 def image_training_fail(*, job_id: int, message: str) -> None:

@@ -50,6 +50,11 @@ class ImageModelUnavailable(ValidationError):
     """No GAN is trained yet; the message says what is happening instead."""
 
 
+def gan_store_dir() -> Path:
+    """Where GAN runs, artifacts and the judging classifier live, inside the model store."""
+    return Path(settings.COPILOT_MODEL_STORE) / "gan"
+
+
 # --- What the GAN can draw --------------------------------------------------------------------
 
 

@@ -17,20 +17,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from catalog import selectors as catalog_selectors
 from catalog.forms import add_service_errors
 from catalog.models import Product
 from generation import image_services, photo_suggestions
 from generation.forms import ImageJobForm
 from generation.models import AttributeSuggestion, GeneratedImage, ImageJob
-from shop_copilot.web import current_merchant, is_partial_request, merchant_required, posted, vary_on_htmx
-
-
-def _product_or_404(request: HttpRequest, product_id: int) -> Product:
-    try:
-        return catalog_selectors.product_get(merchant=current_merchant(request), product_id=product_id)
-    except Product.DoesNotExist as exc:
-        raise Http404(_("No such product.")) from exc
+from shop_copilot.web import (
+    current_merchant,
+    is_partial_request,
+    merchant_required,
+    posted,
+    product_or_404,
+    vary_on_htmx,
+)
 
 
 def _images_url(product: Product) -> str:
@@ -42,7 +41,7 @@ def _panel_context(product: Product, form: ImageJobForm | None = None) -> dict:
     latest = running or product.image_jobs.first()
     return {
         "product": product,
-        "form": form or ImageJobForm(product=product),
+        "form": form or ImageJobForm(),
         "job": latest,
         "running": running,
         "waiting": product.generated_images.filter(status=GeneratedImage.Status.WAITING),
@@ -55,8 +54,8 @@ def _panel_context(product: Product, form: ImageJobForm | None = None) -> dict:
 @merchant_required
 def product_images(request: HttpRequest, product_id: int) -> HttpResponse:
     """Variants and suggestions of one product: the page, or for htmx its polled panel."""
-    product = _product_or_404(request, product_id)
-    form = ImageJobForm(posted(request), product=product)
+    product = product_or_404(request, product_id)
+    form = ImageJobForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             image_services.image_job_create(
@@ -116,7 +115,7 @@ def generated_image_decide(request: HttpRequest, product_id: int, generated_id: 
 @require_POST
 @merchant_required
 def suggestion_decide(request: HttpRequest, product_id: int, suggestion_id: int) -> HttpResponse:
-    product = _product_or_404(request, product_id)
+    product = product_or_404(request, product_id)
     try:
         suggestion = product.attribute_suggestions.get(pk=suggestion_id)
     except AttributeSuggestion.DoesNotExist as exc:
@@ -135,7 +134,7 @@ def suggestion_decide(request: HttpRequest, product_id: int, suggestion_id: int)
 @require_POST
 @merchant_required
 def image_job_cancel(request: HttpRequest, product_id: int, job_id: int) -> HttpResponse:
-    product = _product_or_404(request, product_id)
+    product = product_or_404(request, product_id)
     try:
         job = product.image_jobs.get(pk=job_id)
     except ImageJob.DoesNotExist as exc:

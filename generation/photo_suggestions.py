@@ -6,14 +6,16 @@ guessed on the gpu queue by the classifier that judges the image model, once one
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from catalog import services as catalog_services
 from catalog.models import ProductImage
+from generation.image_services import gan_store_dir
 from generation.models import AttributeSuggestion
 
 
@@ -50,7 +52,15 @@ CATEGORY_KEYS = {"en": "garment", "zh": "款式"}
 def judge_path() -> Path:
     from generation.ml.gan.labels import JUDGE_FILE
 
-    return Path(settings.COPILOT_MODEL_STORE) / "gan" / JUDGE_FILE
+    return gan_store_dir() / JUDGE_FILE
+
+
+@functools.lru_cache(maxsize=1)
+def _judge(path: str, modified: float) -> Any:
+    """The classifier, loaded once per worker process (again only when a new one is written)."""
+    from generation.ml.gan.classifier import load_classifier
+
+    return load_classifier(Path(path))
 
 
 def category_guess_enqueue(*, product_image: ProductImage) -> bool:
@@ -70,13 +80,13 @@ def attribute_category_guess(*, job_id: int) -> AttributeSuggestion | None:
         return None
     from PIL import Image
 
-    from generation.ml.gan.classifier import load_classifier
     from generation.ml.gan.data import prepare_product_image
     from generation.ml.gan.labels import CATEGORIES
 
     with photo.image.open("rb") as handle, Image.open(handle) as image:
         tensor = prepare_product_image(image.convert("RGB"), 64)
-    probabilities = load_classifier(judge_path()).category_probabilities(tensor[None])[0]
+    path = judge_path()
+    probabilities = _judge(str(path), path.stat().st_mtime).category_probabilities(tensor[None])[0]
     best = int(probabilities.argmax())
     confidence = float(probabilities[best])
     if confidence < CATEGORY_GUESS_CONFIDENCE:

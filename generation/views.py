@@ -16,13 +16,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from catalog import selectors as catalog_selectors
 from catalog.forms import add_service_errors
 from catalog.models import Product
 from generation import selectors, services
 from generation.forms import CopySettingsForm, GenerateForm
 from generation.models import CopyField, Draft, DraftStatus, GenerationJob
-from shop_copilot.web import current_merchant, is_partial_request, merchant_required, posted, vary_on_htmx
+from shop_copilot.web import (
+    current_merchant,
+    is_partial_request,
+    merchant_required,
+    posted,
+    product_or_404,
+    vary_on_htmx,
+)
 
 
 def _copy_url(product: Product, job: GenerationJob | None = None) -> str:
@@ -45,13 +51,6 @@ def _field_rows(product: Product) -> list[dict]:
     return list(rows.values())
 
 
-def _product_or_404(request: HttpRequest, product_id: int) -> Product:
-    try:
-        return catalog_selectors.product_get(merchant=current_merchant(request), product_id=product_id)
-    except Product.DoesNotExist as exc:
-        raise Http404(_("No such product.")) from exc
-
-
 def _job_from_query(request: HttpRequest) -> GenerationJob | None:
     job_id = request.GET.get("job", "")
     if not job_id.isdigit():
@@ -66,7 +65,7 @@ def _job_from_query(request: HttpRequest) -> GenerationJob | None:
 @merchant_required
 def product_copy(request: HttpRequest, product_id: int) -> HttpResponse:
     """The product's copy: the generate form, a running job's progress, and the drafts."""
-    product = _product_or_404(request, product_id)
+    product = product_or_404(request, product_id)
     form = GenerateForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:

@@ -8,11 +8,12 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
-from catalog.models import Merchant
+from catalog import selectors
+from catalog.models import Merchant, Product
 
 
 def merchant_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -48,3 +49,11 @@ def vary_on_htmx(response: HttpResponse) -> HttpResponse:
     # The same URL answers a page or a partial; caches must keep them apart.
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+def product_or_404(request: HttpRequest, product_id: int) -> Product:
+    """The signed-in merchant's product; another merchant's answers 404 exactly like a missing one."""
+    try:
+        return selectors.product_get(merchant=current_merchant(request), product_id=product_id)
+    except Product.DoesNotExist as exc:
+        raise Http404(_("No such product.")) from exc

@@ -10,6 +10,7 @@ comparable only between runs that use the same classifier).
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import time
@@ -26,6 +27,8 @@ from .data import CATEGORIES, COLOURS, DEFAULT_ROOT, TintedFashionMNIST, fetch_b
 from .labels import JUDGE_FILE, JUDGE_FORMAT_VERSION
 from .models import Generator
 from .train import GanConfig, GanSampler, build_models
+
+logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = JUDGE_FORMAT_VERSION
 ARTIFACT_KIND = "gan-judge-classifier"
@@ -291,8 +294,8 @@ def demo_judge(
     if path.exists():
         try:
             return load_classifier(path)
-        except (ValueError, KeyError, RuntimeError):
-            pass  # an older or damaged judge: train a new one below
+        except (ValueError, KeyError, RuntimeError) as exc:
+            logger.warning("Training the judge again: %s could not be loaded (%s)", path, exc)
     # 64×64 inputs, resized inside the judge like generated images of any size.
     dataset = TintedFashionMNIST(data_root, "train", image_size=64, seed=seed)
     judge = train_classifier(dataset, steps=steps, batch_size=64, seed=seed)
