@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from catalog.models import Merchant, Product
+from generation.language_models import language_model
 from generation.ml.channels import ChannelProfile
-from generation.ml.generator import LanguageModel, SamplingOptions, load_language_model
-from generation.ml.model_store import base_model_location
-from generation.ml.prompts import Example, ProductFacts, PromptOptions, build_prompt, clean_output
+from generation.ml.corpus import shipped_split
+from generation.ml.generator import SamplingOptions
+from generation.ml.prompts import Example, ProductFacts
 from generation.ml.retrieval import select_examples
-from generation.ml.scoring import CandidateCheck, check_candidate, rank
+from generation.ml.scoring import CandidateCheck
+from generation.ml.writer import FieldRequest, write_field
 from generation.models import ModelVersion, TrainingExample
 
 FEW_SHOT_POOL = 200  # most recent accepted examples considered per field and language
@@ -72,26 +74,15 @@ def product_facts(product: Product) -> ProductFacts:
     )
 
 
-def language_model(language: str) -> tuple[LanguageModel, ModelVersion]:
-    """The model that writes a language now, and the row drafts record it under."""
-    configured = {"en": settings.COPILOT_BASE_MODEL_EN, "zh": settings.COPILOT_BASE_MODEL_ZH}[language]
-    location = base_model_location(language, store_dir=settings.COPILOT_MODEL_STORE, configured=configured)
-    model = load_language_model(str(location.path), location.name)
-    version, _ = ModelVersion.objects.get_or_create(
-        kind=ModelVersion.Kind.BASE,
-        language=language,
-        base_model=str(location.path),
-        defaults={"name": location.name, "is_promoted": True},
-    )
-    return model, version
-
-
 def few_shot_pool(merchant: Merchant, field: str, language: str) -> list[tuple[int | None, Example]]:
-    """This merchant's accepted copy for the field, newest first; never another merchant's."""
+    """This merchant's accepted copy for the field, newest first; never another merchant's.
+
+    A merchant who has accepted nothing yet gets the bootstrap corpus's training split instead.
+    """
     rows = TrainingExample.objects.filter(merchant=merchant, field=field, language=language).order_by(
         "-created_at"
     )[:FEW_SHOT_POOL]
-    return [
+    own = [
         (
             row.product_id,
             Example(
@@ -105,6 +96,14 @@ def few_shot_pool(merchant: Merchant, field: str, language: str) -> list[tuple[i
         )
         for row in rows
     ]
+    if own:
+        return own
+    train, _ = shipped_split()
+    return [
+        (None, Example(facts=p.facts, text=p.reference(field)))
+        for p in train
+        if p.language == language and p.reference(field) is not None
+    ]
 
 
 def write_batch(
@@ -116,55 +115,33 @@ def write_batch(
     field_name, language = items[0].field, items[0].language
     if any(i.field != field_name or i.language != language for i in items):
         raise ValueError("A batch must share one field and one language")
-    model, version = language_model(language)
-    rule = options.profile.rule_for(field_name)
+    model, version = language_model(language, merchant)
     pool = few_shot_pool(merchant, field_name, language) if options.few_shot else []
-    prompts, facts_list, shots = [], [], []
+    inputs = []
     for item in items:
         facts = product_facts(item.product)
         others = [example for product_id, example in pool if product_id != item.product.pk]
-        examples = select_examples(facts, others, k=settings.COPILOT_FEW_SHOT_EXAMPLES)
-        prompt_options = PromptOptions(
-            field=field_name,
-            language=language,
-            tone=options.tone,
-            length=options.length,
-            channel_label=options.profile.label if options.profile.slug != "generic" else "",
-            # Banned words are not listed in the prompt: small models copy what they are shown.
-            # Candidates that use one lose the ranking instead.
-            max_chars=rule.max_chars,
-        )
-        prompts.append(build_prompt(facts, prompt_options, examples))
-        facts_list.append(facts)
-        shots.append(len(examples))
-
-    started = time.monotonic()
+        inputs.append((facts, select_examples(facts, others, k=settings.COPILOT_FEW_SHOT_EXAMPLES)))
+    request = FieldRequest(
+        field=field_name,
+        language=language,
+        tone=options.tone,
+        length=options.length,
+        profile=options.profile,
+        banned_words=options.banned_words,
+    )
     sampling = SamplingOptions(num_candidates=settings.COPILOT_GENERATION_CANDIDATES, seed=options.seed)
-    outputs = model.generate(prompts, sampling, max_new_tokens=prompts[0].max_new_tokens)
+    started = time.monotonic()
+    results = write_field(model, request, inputs, sampling)
     if stats is not None:
         elapsed = time.monotonic() - started
         stats.seconds += elapsed
         stats.batches.append(elapsed)
-        stats.new_tokens += sum(o.new_tokens for o in outputs)
+        stats.new_tokens += sum(r.new_tokens for r in results)
         stats.drafts += len(items)
-
-    written = []
-    for item, facts, output, shot_count in zip(items, facts_list, outputs, shots, strict=True):
-        checks = [
-            check_candidate(
-                clean_output(raw, field_name, language),
-                facts=facts,
-                field=field_name,
-                language=language,
-                length=options.length,
-                profile=options.profile,
-                extra_banned=options.banned_words,
-            )
-            for raw in output.candidates
-        ]
-        written.append(
-            WrittenDraft(
-                item=item, facts=facts, ranked=rank(checks), few_shot_count=shot_count, model_version=version
-            )
+    return [
+        WrittenDraft(
+            item=item, facts=facts, ranked=result.ranked, few_shot_count=len(examples), model_version=version
         )
-    return written
+        for item, (facts, examples), result in zip(items, inputs, results, strict=True)
+    ]

@@ -71,6 +71,7 @@ class ModelVersion(models.Model):
     adapter_path = models.CharField(max_length=500, blank=True)
     is_promoted = models.BooleanField(default=False)
     metrics = models.JSONField(default=dict, blank=True)
+    decision = models.TextField(blank=True, help_text=_("Why it was promoted or not."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -86,6 +87,37 @@ class ModelVersion(models.Model):
     def __str__(self) -> str:
         owner = self.merchant.slug if self.merchant_id else "shared"
         return f"{self.name} ({self.language}, {owner})"
+
+
+class TrainingRun(BackgroundJob):
+    """Fine-tuning a LoRA adapter on the gpu queue (or `manage.py retrain`); progress counts steps."""
+
+    class Kind(models.TextChoices):
+        BOOTSTRAP = "bootstrap", _("Bootstrap corpus")
+
+    merchant = models.ForeignKey(
+        Merchant,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="training_runs",
+        help_text=_("Empty for the shared adapter."),
+    )
+    language = models.CharField(max_length=2, choices=Language.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.BOOTSTRAP)
+    config = models.JSONField(default=dict, blank=True, help_text=_("LoraConfig fields"))
+    data_hash = models.CharField(max_length=64, blank=True, help_text=_("What the run learns from."))
+    examples = models.PositiveIntegerField(default=0)
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="training_runs"
+    )
+    log = models.TextField(blank=True)
+
+    class Meta(BackgroundJob.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"Training {self.pk} ({self.kind}, {self.language}, {self.status})"
 
 
 class GenerationJob(BackgroundJob):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from catalog.jobs import TRANSIENT_ERRORS, run_job_task
-from generation import gan_training, image_services, photo_suggestions, services
+from generation import gan_training, image_services, photo_suggestions, services, training
 from generation.ml.model_store import ModelStoreError
 
 
@@ -64,6 +64,27 @@ def image_training_run(self, run_id: int) -> None:
         run_id,
         run=gan_training.image_training_run,
         fail=gan_training.image_training_fail,
+        crash_message="Training stopped on an unexpected error; run it again to resume from the last "
+        "checkpoint.",
+    )
+
+
+@shared_task(
+    bind=True,
+    name="generation.gpu.training_run",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=5,
+)
+def training_run(self, run_id: int) -> None:
+    run_job_task(
+        self,
+        run_id,
+        run=training.training_run_execute,
+        fail=training.training_run_fail,
+        known_errors={ModelStoreError: "The base model is unavailable: "},
         crash_message="Training stopped on an unexpected error; run it again to resume from the last "
         "checkpoint.",
     )

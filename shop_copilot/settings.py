@@ -156,6 +156,11 @@ COPILOT_GENERATION_BATCH_SIZE = env_int("COPILOT_GENERATION_BATCH_SIZE", 8)  # p
 COPILOT_GENERATION_CANDIDATES = env_int("COPILOT_GENERATION_CANDIDATES", 4)  # per draft
 COPILOT_FEW_SHOT_EXAMPLES = env_int("COPILOT_FEW_SHOT_EXAMPLES", 2)
 COPILOT_GENERATION_MAX_DRAFTS = env_int("COPILOT_GENERATION_MAX_DRAFTS", 5000)  # per job
+# The day-one adapters `make run` trains on the bootstrap corpus (LoraConfig fields; 0 = no limit).
+COPILOT_BOOTSTRAP_EPOCHS = env_int("COPILOT_BOOTSTRAP_EPOCHS", 1)
+COPILOT_BOOTSTRAP_MAX_STEPS = env_int("COPILOT_BOOTSTRAP_MAX_STEPS", 0)
+# Held-out products per language a new adapter is judged on before promotion (0 = all of them).
+COPILOT_PROMOTION_EVAL_PRODUCTS = env_int("COPILOT_PROMOTION_EVAL_PRODUCTS", 0)
 
 # --- Product images -------------------------------------------------------------------------
 COPILOT_FASHION_MNIST_DIR = Path(

@@ -31,6 +31,15 @@ class SamplingOptions:
     no_repeat_ngram_size: int = 4
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if self.greedy and self.num_candidates != 1:
+            raise ValueError("Greedy decoding (temperature 0) writes one candidate")
+
+    @property
+    def greedy(self) -> bool:
+        """Temperature 0: the most likely text, the same every run (evaluation uses it)."""
+        return self.temperature == 0
+
 
 @dataclass(frozen=True)
 class GenerationOutput:
@@ -91,11 +100,11 @@ class LanguageModel:
         prompt_length = encoded["input_ids"].shape[1]
         with self._lock, torch.inference_mode():
             torch.manual_seed(options.seed)
+            sampling = {} if options.greedy else {"temperature": options.temperature, "top_p": options.top_p}
             output = self.model.generate(
                 **encoded,
-                do_sample=True,
-                temperature=options.temperature,
-                top_p=options.top_p,
+                do_sample=not options.greedy,
+                **sampling,
                 repetition_penalty=options.repetition_penalty,
                 no_repeat_ngram_size=options.no_repeat_ngram_size,
                 num_return_sequences=options.num_candidates,
@@ -114,8 +123,13 @@ class LanguageModel:
 
 
 @functools.lru_cache(maxsize=4)
-def load_language_model(path: str, name: str) -> LanguageModel:
-    """Load a Hugging Face causal LM folder once per process (CPU, or the GPU when present)."""
+def load_language_model(path: str, name: str, adapter_path: str = "") -> LanguageModel:
+    """Load a Hugging Face causal LM folder once per process (CPU, or the GPU when present).
+
+    With adapter_path, the LoRA adapter there is merged into the weights: generation then runs at
+    the base model's speed. Each (base, adapter) pair is cached, so a newly promoted adapter is
+    loaded on the next job without restarting the worker.
+    """
     configure_torch_threads()
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -125,10 +139,20 @@ def load_language_model(path: str, name: str) -> LanguageModel:
     dtype = torch.bfloat16 if use_cuda and torch.cuda.is_bf16_supported() else torch.float32
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+    if adapter_path:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter_path).merge_and_unload()
     if use_cuda:
         model = model.to("cuda")
     model.eval()
     language_model = LanguageModel(model, tokenizer, name=name, path=Path(path))
     language_model.load_seconds = time.monotonic() - started
-    logger.info("Loaded %s from %s in %.1f s", name, path, language_model.load_seconds)
+    logger.info(
+        "Loaded %s from %s%s in %.1f s",
+        name,
+        path,
+        f" with adapter {adapter_path}" if adapter_path else "",
+        language_model.load_seconds,
+    )
     return language_model
