@@ -21,6 +21,7 @@ from generation.models import (
     ImageTrainingRun,
     ModelVersion,
     TrainingExample,
+    TrainingRun,
 )
 from shop_copilot.admin_scoping import MerchantScopedAdmin
 
@@ -127,8 +128,31 @@ class TrainingExampleAdmin(ReadOnlyAdmin):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(ReadOnlyAdmin):
-    list_display = ["name", "language", "kind", "merchant", "is_promoted", "created_at"]
+    list_display = ["name", "language", "kind", "merchant", "is_promoted", "scores", "decision", "created_at"]
     list_filter = ["language", "kind", "is_promoted"]
+    readonly_fields = ["metrics"]
+
+    @admin.display(description=_("chrF / ROUGE-L / unsupported claims (held-out)"))
+    def scores(self, version: ModelVersion) -> str:
+        evaluations = (version.metrics or {}).get("evaluation") or {}
+        if not evaluations:
+            return "—"
+        metrics = next(reversed(evaluations.values()))["metrics"]
+        return f"{metrics['chrf']:.1f} / {metrics['rouge_l']:.1f} / {metrics['ungrounded_rate']:.0%}"
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id", "kind", "language", "merchant", "status", "progress", "examples", "version", "created_at"
+    ]
+    list_filter = ["status", "kind", "language"]
+    list_select_related = ["merchant", "version"]
+    readonly_fields = ["log", "config", "data_hash", "error_message"]
+
+    @admin.display(description=_("progress"))
+    def progress(self, run: TrainingRun) -> str:
+        return f"{run.percent}% ({run.done}/{run.total})"
 
 
 @admin.register(ImageModelVersion)

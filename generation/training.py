@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
 from catalog import jobs
 from catalog.models import JobStatus
@@ -73,19 +74,23 @@ def _enqueue_training(run: TrainingRun) -> None:
     jobs.job_enqueue(run, training_run)
 
 
-def bootstrap_training_queue() -> list[TrainingRun]:
-    """Queue a bootstrap run for each language that has no shared adapter and none in training."""
-    queued = []
-    for language in LANGUAGES:
-        has_adapter = ModelVersion.objects.filter(
-            kind=ModelVersion.Kind.ADAPTER, merchant__isnull=True, language=language
-        ).exists()
-        training = TrainingRun.objects.filter(
-            merchant__isnull=True, language=language, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
-        ).exists()
-        if not has_adapter and not training:
-            queued.append(bootstrap_training_start(language))
-    return queued
+def bootstrap_training_queue() -> TrainingRun | None:
+    """Queue the bootstrap run of the first language without a shared adapter, if none is training.
+
+    One run at a time, so a worker slot stays free for other gpu-queue work; each finished
+    bootstrap run queues the next language.
+    """
+    if TrainingRun.objects.filter(
+        merchant__isnull=True, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+    ).exists():
+        return None
+    trained = set(
+        ModelVersion.objects.filter(kind=ModelVersion.Kind.ADAPTER, merchant__isnull=True).values_list(
+            "language", flat=True
+        )
+    )
+    missing = [language for language in LANGUAGES if language not in trained]
+    return bootstrap_training_start(missing[0]) if missing else None
 
 
 def training_in_progress(language: str | None = None) -> TrainingRun | None:
@@ -101,9 +106,12 @@ def _promotion_options(language: str) -> EvaluationOptions:
 
 
 def training_run_execute(
-    *, job_id: int, report: Callable[[str, int, int], None] | None = None
+    *, job_id: int, report: Callable[[str, int, int], None] | None = None, queue_next: bool = True
 ) -> TrainingRun | None:
-    """Train (or reuse the stored adapter), evaluate against the current model, promote or reject."""
+    """Train (or reuse the stored adapter), evaluate against the current model, promote or reject.
+
+    A finished bootstrap run queues the next language's (unless queue_next is False).
+    """
     run = TrainingRun.objects.filter(pk=job_id).first()
     if run is None:
         return None
@@ -125,7 +133,7 @@ def training_run_execute(
     products = evaluation_products(run.language, limit=settings.COPILOT_PROMOTION_EVAL_PRODUCTS)
     options = _promotion_options(run.language)
     drafts = evaluation_items(products, options)
-    steps = _planned_steps(len(pairs), config)
+    steps = lora.planned_steps(len(pairs), config)
     TrainingRun.objects.filter(pk=run.pk).update(
         data_hash=digest, examples=len(pairs), total=steps + 2 * drafts, done=0
     )
@@ -183,14 +191,10 @@ def training_run_execute(
         metrics={"training": training},
     )
     TrainingRun.objects.filter(pk=run.pk).update(version=candidate)
-    return _judge(run, candidate, products, options, done=steps, log=log)
-
-
-def _planned_steps(examples: int, config: Any) -> int:
-    validation = int(examples * config.validation_share) if examples >= 20 else 0
-    per_epoch = -(-(examples - validation) // config.batch_size)
-    steps = config.epochs * per_epoch
-    return min(steps, config.max_steps) if config.max_steps else steps
+    run = _judge(run, candidate, products, options, done=steps, log=log, report=report)
+    if queue_next and run.kind == TrainingRun.Kind.BOOTSTRAP:
+        bootstrap_training_queue()
+    return run
 
 
 def _judge(
@@ -201,6 +205,7 @@ def _judge(
     *,
     done: int,
     log: list[str],
+    report: Callable[[str, int, int], None] | None = None,
 ) -> TrainingRun:
     """Evaluate the candidate and the current model on the same products, then promote or reject."""
     current = current_version(run.language)
@@ -208,6 +213,8 @@ def _judge(
     progress_base = {"done": done}
 
     def progress(count: int, total: int) -> None:
+        if report is not None:
+            report("evaluate", count, total)
         TrainingRun.objects.filter(pk=run.pk).update(done=progress_base["done"] + count)
 
     candidate_result = evaluate_version(candidate, products, options, progress=progress)
@@ -239,7 +246,7 @@ def _judge(
         log.append(candidate.decision)
         TrainingRun.objects.filter(pk=run.pk).update(log="\n".join(log))
     _write_metrics_file(Path(candidate.adapter_path), evaluation | {"decision": candidate.decision})
-    return jobs.job_finish(run, JobStatus.SUCCEEDED, done=run.total or done)
+    return jobs.job_finish(run, JobStatus.SUCCEEDED, done=F("total"))
 
 
 def _stored_evaluation(version: ModelVersion, key: str) -> Metrics | None:

@@ -18,7 +18,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from catalog.forms import add_service_errors
 from catalog.models import Product
-from generation import selectors, services
+from generation import selectors, services, training
 from generation.forms import CopySettingsForm, GenerateForm
 from generation.models import CopyField, Draft, DraftStatus, GenerationJob
 from shop_copilot.web import (
@@ -85,7 +85,13 @@ def product_copy(request: HttpRequest, product_id: int) -> HttpResponse:
         form = GenerateForm(
             initial={name: getattr(job, name) for name in ("fields", "language", "tone", "length", "channel")}
         )
-    context = {"product": product, "form": form, "job": job, "rows": _field_rows(product)}
+    context = {
+        "product": product,
+        "form": form,
+        "job": job,
+        "rows": _field_rows(product),
+        "training_run": training.training_in_progress(),
+    }
     if not is_partial_request(request):
         return vary_on_htmx(render(request, "generation/product_copy.html", context))
     response = render(request, "generation/product_copy.html#panel", context)

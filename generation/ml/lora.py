@@ -225,6 +225,16 @@ def copy_loss(model: Any, batch: dict[str, Any]) -> Any:
     return torch.nn.functional.cross_entropy(logits, labels[keep])
 
 
+def _validation_count(pairs: int, config: LoraConfig) -> int:
+    return int(pairs * config.validation_share) if pairs >= 20 else 0
+
+
+def planned_steps(pairs: int, config: LoraConfig) -> int:
+    """Optimisation steps a run over this many pairs will take."""
+    steps = config.epochs * math.ceil((pairs - _validation_count(pairs, config)) / config.batch_size)
+    return min(steps, config.max_steps) if config.max_steps else steps
+
+
 # --- Training --------------------------------------------------------------------------------------
 
 
@@ -272,11 +282,13 @@ def train_lora(
     *,
     progress: Callable[[int, int, float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    checkpoint_every: int = 20,
 ) -> tuple[TrainingResult, Any]:
     """Train an adapter; returns the result and the peft model (unsaved). Resumes from work_dir.
 
     progress(step, total_steps, loss) is called after every step; should_stop() is asked after
     every step, and a True answer saves a checkpoint and returns with result.stopped set.
+    A checkpoint is also written every `checkpoint_every` steps and at the end of every epoch.
     """
     from generation.ml.generator import configure_torch_threads
 
@@ -307,12 +319,10 @@ def train_lora(
     encoded = [encode_pair(tokenizer, pair, config.max_length) for pair in pairs]
     order = list(range(len(encoded)))
     random.Random(config.seed).shuffle(order)
-    validation_count = int(len(order) * config.validation_share) if len(order) >= 20 else 0
+    validation_count = _validation_count(len(order), config)
     validation, train = order[:validation_count], order[validation_count:]
     steps_per_epoch = math.ceil(len(train) / config.batch_size)
-    total_steps = config.epochs * steps_per_epoch
-    if config.max_steps:
-        total_steps = min(total_steps, config.max_steps)
+    total_steps = planned_steps(len(encoded), config)
 
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=0.0)
@@ -388,6 +398,8 @@ def train_lora(
                 result.stopped = True
                 save_checkpoint()
                 return result, model
+            if checkpoint_every and result.steps % checkpoint_every == 0:
+                save_checkpoint()  # a crashed worker loses at most this many steps
         if result.steps % steps_per_epoch == 0 or result.steps >= total_steps:
             result.validation_losses.append(
                 _validation_loss(model, encoded, validation, config.batch_size, pad_id, device)

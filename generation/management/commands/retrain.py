@@ -57,7 +57,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"Queued training run {run.pk} ({language}) on the gpu queue.")
                 continue
             self.stdout.write(f"Training the shared {language} adapter (run {run.pk})")
-            run = training.training_run_execute(job_id=run.pk, report=_progress_bar())
+            run = training.training_run_execute(job_id=run.pk, report=_progress_bar(), queue_next=False)
             self.stdout.write("")
             if run.status != JobStatus.SUCCEEDED:
                 failed.append(f"{language}: {run.error_message or run.status}")

@@ -11,7 +11,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from shop_copilot.embedded_redis import socket_url, start_embedded_redis
 
-QUEUES = "default,llm,gpu"
+QUEUES = "default,llm"
+GPU_QUEUE = "gpu"
 
 
 class Command(BaseCommand):
@@ -51,6 +52,14 @@ class Command(BaseCommand):
                     "-Q", QUEUES, "-c", str(options["concurrency"]), "-l", "info",
                     "-n", f"local-{os.getpid()}@%h",
                 ])))
+                # Training takes minutes to an hour on a CPU: the gpu queue gets its own worker so
+                # imports and drafts never wait behind it, with two processes so image variants
+                # need not either (bootstrap runs are queued one at a time).
+                children.append(("gpu worker", self._spawn(env, [
+                    sys.executable, "-m", "celery", "-A", "shop_copilot", "worker",
+                    "-Q", GPU_QUEUE, "-c", "2", "-l", "info",
+                    "-n", f"local-training-{os.getpid()}@%h",
+                ])))
                 self._queue_demo_training()
             address = f"{options['host']}:{options['port']}"
             children.append(("web", self._spawn(env, [
@@ -68,9 +77,16 @@ class Command(BaseCommand):
             self._stop_all(children)
 
     def _queue_demo_training(self) -> None:
-        """With no image model yet, the worker trains the small demo one while the app serves."""
+        """With no models of our own yet, the training worker makes them while the app serves."""
         from generation.gan_training import image_training_demo_queue
+        from generation.training import bootstrap_training_queue
 
+        run = bootstrap_training_queue()
+        if run is not None:
+            self.stdout.write(
+                f"Queued the day-one copy adapters, {run.language} first (training run {run.pk}); drafts "
+                "use the base models until they are promoted."
+            )
         run = image_training_demo_queue()
         if run is not None:
             self.stdout.write(
