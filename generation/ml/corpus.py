@@ -131,15 +131,18 @@ def read_corpus(paths: Iterable[Path] | None = None) -> list[CorpusProduct]:
     products = []
     for path in corpus_files() if paths is None else paths:
         path = Path(path)
-        with path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
-                if not line.strip():
-                    continue
-                source = f"{path.name}:{number}"
-                try:
-                    products.append(parse_product(json.loads(line), source))
-                except (json.JSONDecodeError, ValueError) as error:
-                    raise CorpusError(f"{source}: {error}") from None
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            raise CorpusError(f"{path.name}: cannot be read as UTF-8 text ({error})") from None
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            source = f"{path.name}:{number}"
+            try:
+                products.append(parse_product(json.loads(line), source))
+            except ValueError as error:  # JSONDecodeError is a ValueError
+                raise CorpusError(f"{source}: {error}") from None
     return products
 
 

@@ -16,7 +16,9 @@ from generation.ml.grounding import GroundingReport, Span, check_grounding
 from generation.ml.prompts import FIELD_SPECS, ProductFacts
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN = re.compile(rf"[{_CJK}]|[^\W_]+(?:[-'.][^\W_]+)*", re.UNICODE)
+# Latin-script words never swallow Chinese characters: "500毫升" is "500", "毫", "升".
+_WORD_CHAR = rf"[^\W_{_CJK}]"
+_TOKEN = re.compile(rf"[{_CJK}]|{_WORD_CHAR}+(?:[-'.]{_WORD_CHAR}+)*", re.UNICODE)
 
 # Weights of the ranking. An ungrounded claim costs more than any amount of coverage can win.
 UNGROUNDED_COST = 2.0
