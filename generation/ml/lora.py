@@ -261,8 +261,6 @@ def _validation_loss(
 ) -> float:
     import torch
 
-    if not indices:
-        return float("nan")
     model.eval()
     total, count = 0.0, 0
     with torch.no_grad():
@@ -400,7 +398,10 @@ def train_lora(
                 return result, model
             if checkpoint_every and result.steps % checkpoint_every == 0:
                 save_checkpoint()  # a crashed worker loses at most this many steps
-        if result.steps % steps_per_epoch == 0 or result.steps >= total_steps:
+        epoch_ended = result.steps % steps_per_epoch == 0 or result.steps >= total_steps
+        if epoch_ended and not validation:
+            save_checkpoint()
+        elif epoch_ended:
             result.validation_losses.append(
                 _validation_loss(model, encoded, validation, config.batch_size, pad_id, device)
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -206,3 +207,31 @@ def test_an_unavailable_base_model_fails_the_run_readably(store: Path, settings,
     assert run.status == JobStatus.FAILED
     assert run.error_message.startswith("The base model is unavailable: ")
     assert "nowhere" in run.error_message
+
+
+@pytest.mark.integration
+def test_a_worker_trains_the_day_one_adapter_and_queues_the_next_language(
+    celery_worker_factory, tiny_model_dir: Path, tmp_path: Path, settings
+) -> None:
+    settings.COPILOT_BOOTSTRAP_MAX_STEPS = 2  # read when the run is queued
+    worker = celery_worker_factory(
+        {
+            "COPILOT_BASE_MODEL_EN": str(tiny_model_dir),
+            "COPILOT_BASE_MODEL_ZH": str(tiny_model_dir),
+            "COPILOT_MODEL_STORE": str(tmp_path / "store"),
+            "COPILOT_PROMOTION_EVAL_PRODUCTS": "1",
+        }
+    )
+    run = training.bootstrap_training_queue()  # what `serve` does when no adapter exists
+    assert run.language == "en"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if run.is_finished and TrainingRun.objects.filter(language="zh").exists():
+            break
+        time.sleep(0.5)
+    assert run.status == JobStatus.SUCCEEDED, run.error_message or worker.log()[-3000:]
+    assert run.config["max_steps"] == 2
+    assert run.celery_task_id
+    assert Path(run.version.adapter_path).is_relative_to(tmp_path / "store")
+    assert TrainingRun.objects.get(language="zh").kind == TrainingRun.Kind.BOOTSTRAP
