@@ -53,6 +53,7 @@ from generation.models import (
     ImageJob,
     ImageModelVersion,
     ImageTrainingRun,
+    TrainingRun,
     ModelVersion,
     TrainingExample,
 )
@@ -164,6 +165,7 @@ class World:
     suggestion: AttributeSuggestion
     image_model: ImageModelVersion
     image_training: ImageTrainingRun
+    training_run: TrainingRun
 
     def admin_object_pk(self, model: type[Model]) -> str:
         """A's row of an admin's model, as the admin writes it in URLs."""
@@ -188,6 +190,7 @@ class World:
             AttributeSuggestion: self.suggestion.pk,
             ImageModelVersion: self.image_model.pk,
             ImageTrainingRun: self.image_training.pk,
+            TrainingRun: self.training_run.pk,
         }
         if model not in objects:
             pytest.fail(
@@ -252,6 +255,9 @@ def world(db, settings) -> World:
         merchant=a.merchant, source="catalog", artifact_path="/models/alpha-secret-merchant", image_size=64
     )
     image_training = ImageTrainingRun.objects.create(merchant=a.merchant, source="catalog")
+    training_run = TrainingRun.objects.create(
+        merchant=a.merchant, language="en", version=model_version, log="trained on Alpha Secret Lamp"
+    )
     image_job = ImageJob.objects.create(
         merchant=a.merchant, product=product, category="dress", colour="red", total=1,
         model_version=image_model,
@@ -265,7 +271,7 @@ def world(db, settings) -> World:
     return World(
         a, b, product, product.attributes.get(), image, import_job, group, b_product,
         generation_job, drafts[0], accepted, model_version, image_job, generated, suggestion,
-        image_model, image_training,
+        image_model, image_training, training_run,
     )
 
 
@@ -298,6 +304,7 @@ def snapshot(world: World) -> dict[str, Any]:
         ),
         "image_models": list(ImageModelVersion.objects.filter(merchant=merchant).values()),
         "image_training": list(ImageTrainingRun.objects.filter(merchant=merchant).values()),
+        "training_runs": list(TrainingRun.objects.filter(merchant=merchant).values()),
     }
 
 

@@ -161,3 +161,38 @@ def test_another_merchants_product_and_draft_are_404(other_merchant_account, pro
     assert client.post(decide, {"action": "accept", "version": "1"}).status_code == 404
     draft.refresh_from_db()
     assert draft.status == DraftStatus.PROPOSED
+
+
+def test_the_page_says_when_the_day_one_model_is_still_training(client, product) -> None:
+    from catalog.models import JobStatus
+    from generation.models import TrainingRun
+
+    run = TrainingRun.objects.create(language="en", status=JobStatus.RUNNING, total=200, done=50)
+    page = client.get(_copy_url(product)).content.decode()
+    assert "The English copy model is being fine-tuned on the bootstrap corpus (25% done)" in page
+    partial = client.get(_copy_url(product), **HTMX).content.decode()
+    assert "25% done" in partial  # the notice updates with the polled panel
+    TrainingRun.objects.filter(pk=run.pk).update(status=JobStatus.SUCCEEDED)
+    assert "fine-tuned" not in client.get(_copy_url(product)).content.decode()
+
+
+def test_admins_see_training_runs_and_model_scores(admin_client, merchant_account) -> None:
+    from generation.models import ModelVersion, TrainingRun
+
+    version = ModelVersion.objects.create(
+        kind="adapter",
+        language="en",
+        name="bootstrap-en-abc",
+        base_model="/base",
+        adapter_path="/adapter",
+        is_promoted=True,
+        decision="Promoted: quality 20.0 → 30.0",
+        metrics={"evaluation": {"k": {"metrics": {"chrf": 41.25, "rouge_l": 30.5, "ungrounded_rate": 0.1}}}},
+    )
+    TrainingRun.objects.create(language="en", total=10, done=4, version=version, log="4 steps")
+    versions = admin_client.get(reverse("admin:generation_modelversion_changelist")).content.decode()
+    assert "41.2 / 30.5 / 10%" in versions
+    assert "Promoted: quality 20.0 → 30.0" in versions
+    runs = admin_client.get(reverse("admin:generation_trainingrun_changelist")).content.decode()
+    assert "40% (4/10)" in runs
+    assert "bootstrap-en-abc" in runs
