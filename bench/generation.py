@@ -3,7 +3,7 @@
 Run: .venv/bin/python bench/generation.py [--products 100] [--fields title bullets description]
      [--baseline-products 20] [--candidates 4] [--batch-size 8] [--json bench/results/generation-cpu.json]
 
-* batched: the product's path (prompts from copywriter's builders, one generate() call per batch
+* batched: the product's path (`generation.ml.writer.write_field`: one generate() call per batch
   of prompts with several sampled candidates each, every candidate cleaned, grounding-checked and
   ranked), for products x fields drafts.
 * pipeline: what a user would write first: transformers' text-generation pipeline called once per
@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 from generation.ml.channels import channel_profile  # noqa: E402
 from generation.ml.generator import SamplingOptions, load_language_model  # noqa: E402
 from generation.ml.model_store import SHIPPED_MODELS, base_model_location, ensure_converted  # noqa: E402
-from generation.ml.prompts import ProductFacts, PromptOptions, build_prompt, clean_output  # noqa: E402
-from generation.ml.scoring import check_candidate, rank  # noqa: E402
+from generation.ml.prompts import ProductFacts, PromptOptions, build_prompt  # noqa: E402
+from generation.ml.writer import FieldRequest, write_field  # noqa: E402
 
 DEMO = ROOT / "catalog" / "demo" / "demo_catalog.jsonl"
 
@@ -77,31 +77,19 @@ def measure_load(language: str, store: Path) -> dict[str, float]:
 def run_batched(products, fields, language, args) -> dict[str, float]:
     location = base_model_location(language, store_dir=args.store)
     model = load_language_model(str(location.path), location.name)
-    profile = channel_profile("generic")
     sampling = SamplingOptions(num_candidates=args.candidates, seed=0)
+    profile = channel_profile("generic")
     drafts = tokens = ungrounded = 0
     started = time.perf_counter()
     for field in fields:
-        options = PromptOptions(field=field, language=language, max_chars=profile.rule_for(field).max_chars)
+        request = FieldRequest(
+            field=field, language=language, tone="professional", length="medium", profile=profile
+        )
         for start in range(0, len(products), args.batch_size):
-            batch = products[start : start + args.batch_size]
-            prompts = [build_prompt(facts, options) for facts in batch]
-            outputs = model.generate(prompts, sampling, max_new_tokens=prompts[0].max_new_tokens)
-            for facts, output in zip(batch, outputs, strict=True):
-                checks = [
-                    check_candidate(
-                        clean_output(raw, field, language),
-                        facts=facts,
-                        field=field,
-                        language=language,
-                        length=options.length,
-                        profile=profile,
-                    )
-                    for raw in output.candidates
-                ]
-                best = rank(checks)[0]
-                ungrounded += bool(best.grounding.ungrounded)
-                tokens += output.new_tokens
+            batch = [(facts, ()) for facts in products[start : start + args.batch_size]]
+            for result in write_field(model, request, batch, sampling):
+                ungrounded += bool(result.best.grounding.ungrounded)
+                tokens += result.new_tokens
                 drafts += 1
     seconds = time.perf_counter() - started
     return {
