@@ -272,8 +272,9 @@ def _unit_tables() -> tuple[str, str, dict[str, str], dict[str, str]]:
 
 _SPACED_UNITS, _ATTACHED_UNITS, _UNIT_CS, _UNIT_CI = _unit_tables()
 
+# A number right after "letters-" belongs to a model code: "TR-5 pairs" is the TR-5, not 5 pairs.
 _NUMBER_RE = re.compile(
-    r"(?<![A-Za-z0-9])(?<!\d[.,])"
+    r"(?<![A-Za-z0-9])(?<!\d[.,])(?<![A-Za-z]-)"
     r"(?P<cur>[$€£¥][ \t]?)?"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
     r"(?P<wan>万)?"

@@ -368,3 +368,13 @@ def test_long_text_with_emoji_and_html() -> None:
     assert "h2" not in {s.text.lower() for s in report.ungrounded}
     for span in report.ungrounded:
         assert text[span.start : span.end] == span.text
+
+
+def test_a_verb_after_a_model_code_is_not_a_unit() -> None:
+    # Corpus writers hit this: "pairs" after "TR-5" was read as "5 pairs".
+    attributes = {"model": "TR-5", "cushioning": "5 mm EVA foam", "motor": "1200 W"}
+    for text in ("The Ridgeline TR-5 pairs 5 mm EVA foam with grip.", "The PB-1200 pairs a 1200 W motor."):
+        report = check_grounding(text, attributes | {"code": "PB-1200"}, language="en")
+        assert report.grounded, report.ungrounded
+    # A real count is still checked.
+    assert not check_grounding("Comes with 5 pairs of laces.", attributes, language="en").grounded
