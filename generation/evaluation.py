@@ -15,6 +15,9 @@ from generation.ml.evaluation import EvaluationOptions, EvaluationResult, evalua
 from generation.ml.prompts import FIELDS, LANGUAGES
 from generation.models import ModelVersion
 
+# Bump when writing or scoring changes, so stored results of the old code are not compared with new.
+EVALUATION_VERSION = 2  # 2: repetition guards see only the new tokens, not the prompt
+
 
 def resolve_version(spec: str, language: str) -> ModelVersion:
     """'base', 'current' (what writes the language now for a merchant with no adapter), or an id."""
@@ -52,6 +55,7 @@ def evaluation_products(language: str, *, data: Path | None = None, limit: int =
 def evaluation_key(products: Sequence[CorpusProduct], options: EvaluationOptions) -> str:
     """Identifies an evaluation's work: results with the same key are comparable (and reusable)."""
     payload = [
+        EVALUATION_VERSION,
         [p.sku for p in products],
         [p.references for p in products],
         list(options.fields),

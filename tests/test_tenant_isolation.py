@@ -53,9 +53,9 @@ from generation.models import (
     ImageJob,
     ImageModelVersion,
     ImageTrainingRun,
-    TrainingRun,
     ModelVersion,
     TrainingExample,
+    TrainingRun,
 )
 from tests.conftest import PASSWORD, token_client
 

@@ -105,8 +105,7 @@ class LanguageModel:
                 **encoded,
                 do_sample=not options.greedy,
                 **sampling,
-                repetition_penalty=options.repetition_penalty,
-                no_repeat_ngram_size=options.no_repeat_ngram_size,
+                logits_processor=_repetition_guards(options, prompt_length),
                 num_return_sequences=options.num_candidates,
                 max_new_tokens=max_new_tokens,
                 pad_token_id=self.tokenizer.pad_token_id,
@@ -120,6 +119,34 @@ class LanguageModel:
             count = int(sum(int(t not in stop_ids) for row in rows for t in row.tolist()))
             results.append(GenerationOutput(candidates=decoded, new_tokens=count))
         return results
+
+
+def _repetition_guards(options: SamplingOptions, prompt_length: int) -> Any:
+    """Repetition penalty and no-repeat n-grams over the new tokens only.
+
+    transformers applies both to the whole sequence, prompt included, which pushes the model away
+    from the very facts it should copy: "13.3-inch" came out as "13.5 inch" and "65 W" as
+    "60 watt". Copy must repeat the facts; it must not repeat itself.
+    """
+    from transformers import LogitsProcessor, LogitsProcessorList
+    from transformers.generation.logits_process import (
+        NoRepeatNGramLogitsProcessor,
+        RepetitionPenaltyLogitsProcessor,
+    )
+
+    class OnNewTokens(LogitsProcessor):
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def __call__(self, input_ids: Any, scores: Any) -> Any:
+            return self.inner(input_ids[:, prompt_length:], scores)
+
+    guards = []
+    if options.repetition_penalty != 1.0:
+        guards.append(OnNewTokens(RepetitionPenaltyLogitsProcessor(options.repetition_penalty)))
+    if options.no_repeat_ngram_size:
+        guards.append(OnNewTokens(NoRepeatNGramLogitsProcessor(options.no_repeat_ngram_size)))
+    return LogitsProcessorList(guards)
 
 
 @functools.lru_cache(maxsize=4)

@@ -96,3 +96,22 @@ def test_examples_are_chosen_by_similarity_most_similar_last() -> None:
     assert similarity(PHONE, phone.facts) > similarity(PHONE, kettle.facts)
     assert select_examples(PHONE, [kettle, phone, other_phone], k=2) == [other_phone, phone]
     assert select_examples(PHONE, [kettle], k=0) == []
+
+
+def test_repetition_guards_leave_the_prompt_alone() -> None:
+    """The facts sit in the prompt and must be copyable; only the new text may not repeat itself."""
+    import torch
+
+    from generation.ml.generator import SamplingOptions, _repetition_guards
+
+    options = SamplingOptions(repetition_penalty=2.0, no_repeat_ngram_size=2)
+    guards = _repetition_guards(options, prompt_length=3)
+    prompt, new = [5, 6, 7], [8, 9, 8]
+    scores = guards(torch.tensor([prompt + new]), torch.ones(1, 12))
+    assert scores[0, 5] == scores[0, 6] == scores[0, 7] == 1.0  # facts in the prompt: not penalised
+    assert scores[0, 8] == 0.5  # repeated in the new text: penalised
+    assert scores[0, 9] == float("-inf")  # "8 9" already written, and the text ends in 8
+    # With the guards off, nothing changes.
+    off = SamplingOptions(repetition_penalty=1.0, no_repeat_ngram_size=0)
+    plain = _repetition_guards(off, prompt_length=3)
+    assert torch.equal(plain(torch.tensor([prompt + new]), torch.ones(1, 12)), torch.ones(1, 12))
