@@ -641,8 +641,14 @@ def _attribute_pairs(attributes) -> tuple[tuple[str, str], ...]:
             text = ", ".join(str(v) for v in value)
         else:
             text = str(value)
+        # A Chinese list comma between two numbers ("蓝牙5.2，3.5mm") would read as "5.2,3.5" (one
+        # number with a thousands comma); a space after it keeps them two.
+        text = _LIST_COMMA_BETWEEN_NUMBERS.sub(r"\g<0> ", text)
         pairs.append((str(key), text.strip()))
     return tuple(pairs)
+
+
+_LIST_COMMA_BETWEEN_NUMBERS = re.compile(r"(?<=\d)[，、；;](?=\d)")
 
 
 def _flag_value(value: str) -> str | None:

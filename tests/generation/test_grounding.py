@@ -378,3 +378,10 @@ def test_a_verb_after_a_model_code_is_not_a_unit() -> None:
         assert report.grounded, report.ungrounded
     # A real count is still checked.
     assert not check_grounding("Comes with 5 pairs of laces.", attributes, language="en").grounded
+
+
+def test_a_chinese_list_comma_keeps_two_numbers_apart() -> None:
+    attributes = {"连接": "蓝牙5.2，3.5mm有线", "续航": "30小时、快充10分钟"}
+    report = check_grounding("支持3.5mm有线连接，续航30小时，快充10分钟", attributes, language="zh")
+    assert report.grounded, report.ungrounded
+    assert not check_grounding("支持2.5mm有线连接", attributes, language="zh").grounded
