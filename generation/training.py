@@ -101,10 +101,6 @@ def training_in_progress(language: str | None = None) -> TrainingRun | None:
     return runs.order_by("created_at").first()
 
 
-def _promotion_options(language: str) -> EvaluationOptions:
-    return EvaluationOptions(language=language)
-
-
 def training_run_execute(
     *, job_id: int, report: Callable[[str, int, int], None] | None = None, queue_next: bool = True
 ) -> TrainingRun | None:
@@ -131,56 +127,18 @@ def training_run_execute(
     digest = lora.data_hash(pairs, config, base.base_model)
     target = adapter_store_dir() / run.language / f"shared-{digest[:16]}"
     products = evaluation_products(run.language, limit=settings.COPILOT_PROMOTION_EVAL_PRODUCTS)
-    options = _promotion_options(run.language)
+    options = EvaluationOptions(language=run.language)  # greedy, every field, generic channel
     drafts = evaluation_items(products, options)
     steps = lora.planned_steps(len(pairs), config)
     TrainingRun.objects.filter(pk=run.pk).update(
         data_hash=digest, examples=len(pairs), total=steps + 2 * drafts, done=0
     )
-    stopped = {"value": False}
-
-    def progress(step: int, total: int, loss: float) -> None:
-        if report is not None:
-            report("train", step, total)
-        if step % PROGRESS_EVERY == 0 or step == total:
-            TrainingRun.objects.filter(pk=run.pk).update(done=step)
-            stopped["value"] = jobs.job_stopped(run)
-
-    manifest = lora.read_adapter_manifest(target)
-    if manifest is not None:
-        training = manifest["training"]
-        log = [f"Reused the stored adapter {target.name} (same corpus, settings and base model)."]
-    else:
-        result, model = lora.train_lora(
-            Path(base.base_model),
-            pairs,
-            training_work_dir(run),
-            config,
-            progress=progress,
-            should_stop=lambda: stopped["value"],
-        )
-        if result.stopped:
-            run.refresh_from_db()
-            return run
-        training = result.to_dict()
-        lora.save_adapter(
-            model,
-            target,
-            {
-                "language": run.language,
-                "base_model": base.base_model,
-                "data_hash": digest,
-                "examples": len(pairs),
-                "config": config.to_dict(),
-                "training": training,
-            },
-        )
-        del model
-        log = [
-            f"{result.steps} steps on {len(pairs)} examples in {result.seconds:.0f} s "
-            f"({result.examples_per_second:.2f} examples/s), loss {result.train_loss:.3f}, "
-            f"validation loss {', '.join(f'{v:.3f}' for v in result.validation_losses)}"
-        ]
+    run.refresh_from_db()
+    trained = _train_or_reuse(run, base, pairs, config, target, report=report)
+    if trained is None:  # stopped: the checkpoint holds the progress
+        run.refresh_from_db()
+        return run
+    training, log = trained
     TrainingRun.objects.filter(pk=run.pk).update(done=steps, log="\n".join(log))
     candidate = ModelVersion.objects.create(
         kind=ModelVersion.Kind.ADAPTER,
@@ -195,6 +153,62 @@ def training_run_execute(
     if queue_next and run.kind == TrainingRun.Kind.BOOTSTRAP:
         bootstrap_training_queue()
     return run
+
+
+def _train_or_reuse(
+    run: TrainingRun,
+    base: ModelVersion,
+    pairs: list,
+    config: Any,
+    target: Path,
+    *,
+    report: Callable[[str, int, int], None] | None,
+) -> tuple[dict[str, Any], list[str]] | None:
+    """The adapter at target, trained now unless a complete one is there; None if stopped."""
+    from generation.ml import lora
+
+    manifest = lora.read_adapter_manifest(target)
+    if manifest is not None:
+        return manifest["training"], [
+            f"Reused the stored adapter {target.name} (same corpus, settings and base model)."
+        ]
+    stopped = {"value": False}
+
+    def progress(step: int, total: int, loss: float) -> None:
+        if report is not None:
+            report("train", step, total)
+        if step % PROGRESS_EVERY == 0 or step == total:
+            TrainingRun.objects.filter(pk=run.pk).update(done=step)
+            stopped["value"] = jobs.job_stopped(run)
+
+    result, model = lora.train_lora(
+        Path(base.base_model),
+        pairs,
+        training_work_dir(run),
+        config,
+        progress=progress,
+        should_stop=lambda: stopped["value"],
+    )
+    if result.stopped:
+        return None
+    training = result.to_dict()
+    lora.save_adapter(
+        model,
+        target,
+        {
+            "language": run.language,
+            "base_model": base.base_model,
+            "data_hash": run.data_hash,
+            "examples": len(pairs),
+            "config": config.to_dict(),
+            "training": training,
+        },
+    )
+    return training, [
+        f"{result.steps} steps on {len(pairs)} examples in {result.seconds:.0f} s "
+        f"({result.examples_per_second:.2f} examples/s), loss {result.train_loss:.3f}, "
+        f"validation loss {', '.join(f'{v:.3f}' for v in result.validation_losses)}"
+    ]
 
 
 def _judge(
