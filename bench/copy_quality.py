@@ -5,8 +5,10 @@ Run: .venv/bin/python bench/copy_quality.py [--language en zh] [--fields ...] [-
 
 Each row is `manage.py evaluate` (greedy decoding, generic channel) on the same held-out products:
 the base model zero-shot, the base model with two examples from the corpus's training split, and
-the promoted shared adapter (train it first: `manage.py retrain --bootstrap`). Prints a table per
-language and writes all reports to one JSON file. Not a test: nothing here asserts a number.
+the newest shared adapter, promoted or not (train it first: `manage.py retrain --bootstrap`).
+A zero-shot result that a promotion already stored for the same products and options (the same
+evaluation key) is read instead of measured again, unless --fresh. Prints a table per language
+and writes all reports to one JSON file. Not a test: nothing here asserts a number.
 """
 
 from __future__ import annotations
@@ -31,11 +33,23 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from generation.language_models import base_version, promoted_adapter  # noqa: E402
+from generation.evaluation import evaluation_key, evaluation_products, resolve_version  # noqa: E402
+from generation.language_models import base_version  # noqa: E402
+from generation.ml.evaluation import EvaluationOptions  # noqa: E402
 from generation.ml.metrics import Metrics, format_table  # noqa: E402
 from generation.ml.prompts import FIELDS  # noqa: E402
+from generation.models import ModelVersion  # noqa: E402
 
-MODES = (("zero-shot", "base"), ("few-shot", "base"), ("adapter", "current"))
+MODES = ("zero-shot", "few-shot", "adapter")
+
+
+def newest_shared_adapter(language: str) -> ModelVersion | None:
+    return ModelVersion.objects.filter(
+        kind=ModelVersion.Kind.ADAPTER,
+        merchant__isnull=True,
+        language=language,
+        base_model=base_version(language).base_model,
+    ).first()
 
 
 def evaluate(language: str, mode: str, model: str, fields: str, limit: int) -> dict:
@@ -47,12 +61,36 @@ def evaluate(language: str, mode: str, model: str, fields: str, limit: int) -> d
         return json.loads(target.read_text())
 
 
+def stored(language: str, mode: str, model: str, fields: str, limit: int) -> dict | None:
+    """A zero-shot result a promotion stored for exactly these products and options."""
+    if mode == "few-shot":
+        return None
+    version = resolve_version(model, language)
+    products = evaluation_products(language, limit=limit)
+    options = EvaluationOptions(language=language, fields=tuple(fields.split(",")))
+    key = evaluation_key(products, options)
+    result = version.metrics.get("evaluation", {}).get(key)
+    if result is None:
+        return None
+    return {
+        "model": {"id": version.pk, "name": version.name, "kind": version.kind},
+        "mode": mode,
+        "language": language,
+        "data": "held-out corpus split",
+        "products": len(products),
+        "key": key,
+        "stored": True,
+        **result,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--language", nargs="+", default=["en", "zh"])
     parser.add_argument("--fields", default=",".join(FIELDS))
     parser.add_argument("--limit", type=int, default=0, help="held-out products per language (0: all)")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "copy-quality.json")
+    parser.add_argument("--fresh", action="store_true", help="measure every row, even stored ones")
     args = parser.parse_args()
 
     import torch
@@ -68,18 +106,28 @@ def main() -> None:
         "reports": [],
     }
     for language in args.language:
-        rows = []
-        for mode, model in MODES:
-            if mode == "adapter" and promoted_adapter(language, base_version(language)) is None:
-                print(f"{language}: no promoted adapter; run `manage.py retrain --bootstrap` first")
-                continue
-            print(f"{language}: {mode} …", file=sys.stderr)
-            report = evaluate(language, mode, model, args.fields, args.limit)
-            report.pop("drafts")
+        rows, adapter = [], None
+        for mode in MODES:
+            model = "base"
+            if mode == "adapter":
+                adapter = newest_shared_adapter(language)
+                if adapter is None:
+                    print(f"{language}: no adapter yet; run `manage.py retrain --bootstrap` first")
+                    continue
+                model = str(adapter.pk)
+            report = None if args.fresh else stored(language, mode, model, args.fields, args.limit)
+            if report is None:
+                print(f"{language}: {mode} …", file=sys.stderr)
+                report = evaluate(language, mode, model, args.fields, args.limit)
+                report.pop("drafts")
             results["reports"].append(report)
+            if mode == "adapter":
+                report["decision"] = adapter.decision
             rows.append((f"{report['model']['name']} {mode}", Metrics(**report["metrics"])))
         print(f"\n{language} ({results['reports'][-1]['products']} held-out products)")
         print(format_table(rows))
+        if adapter is not None:
+            print(adapter.decision)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False))
     print(f"\nWrote {args.json}")
