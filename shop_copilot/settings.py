@@ -159,6 +159,8 @@ COPILOT_GENERATION_MAX_DRAFTS = env_int("COPILOT_GENERATION_MAX_DRAFTS", 5000)  
 # The day-one adapters `make run` trains on the bootstrap corpus (LoraConfig fields; 0 = no limit).
 COPILOT_BOOTSTRAP_EPOCHS = env_int("COPILOT_BOOTSTRAP_EPOCHS", 2)
 COPILOT_BOOTSTRAP_MAX_STEPS = env_int("COPILOT_BOOTSTRAP_MAX_STEPS", 0)
+# Pairs per step: 8 peaks at about 16 GB of RAM on a CPU; 4 needs about half (another adapter).
+COPILOT_BOOTSTRAP_BATCH_SIZE = env_int("COPILOT_BOOTSTRAP_BATCH_SIZE", 8)
 # Held-out products per language a new adapter is judged on before promotion (0 = all of them).
 COPILOT_PROMOTION_EVAL_PRODUCTS = env_int("COPILOT_PROMOTION_EVAL_PRODUCTS", 0)
 
