@@ -42,7 +42,10 @@ def training_work_dir(run: TrainingRun) -> Path:
 
 
 def bootstrap_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    config = {"epochs": settings.COPILOT_BOOTSTRAP_EPOCHS, "batch_size": settings.COPILOT_BOOTSTRAP_BATCH_SIZE}
+    config = {
+        "epochs": settings.COPILOT_BOOTSTRAP_EPOCHS,
+        "batch_size": settings.COPILOT_BOOTSTRAP_BATCH_SIZE,
+    }
     if settings.COPILOT_BOOTSTRAP_MAX_STEPS:
         config["max_steps"] = settings.COPILOT_BOOTSTRAP_MAX_STEPS
     return config | (overrides or {})
