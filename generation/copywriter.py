@@ -16,7 +16,6 @@ from django.conf import settings
 from catalog.models import Merchant, Product
 from generation.language_models import language_model
 from generation.ml.channels import ChannelProfile
-from generation.ml.corpus import shipped_split
 from generation.ml.generator import SamplingOptions
 from generation.ml.prompts import Example, ProductFacts
 from generation.ml.retrieval import select_examples
@@ -77,12 +76,14 @@ def product_facts(product: Product) -> ProductFacts:
 def few_shot_pool(merchant: Merchant, field: str, language: str) -> list[tuple[int | None, Example]]:
     """This merchant's accepted copy for the field, newest first; never another merchant's.
 
-    A merchant who has accepted nothing yet gets the bootstrap corpus's training split instead.
+    The bootstrap corpus is not used as examples: measured on the held-out split, corpus examples
+    made the models copy the examples' specs into the new product (English base: 44.8% → 57.8% of
+    drafts with unsupported claims); the day-one adapter has learned from the corpus instead.
     """
     rows = TrainingExample.objects.filter(merchant=merchant, field=field, language=language).order_by(
         "-created_at"
     )[:FEW_SHOT_POOL]
-    own = [
+    return [
         (
             row.product_id,
             Example(
@@ -95,14 +96,6 @@ def few_shot_pool(merchant: Merchant, field: str, language: str) -> list[tuple[i
             ),
         )
         for row in rows
-    ]
-    if own:
-        return own
-    train, _ = shipped_split()
-    return [
-        (None, Example(facts=p.facts, text=p.reference(field)))
-        for p in train
-        if p.language == language and p.reference(field) is not None
     ]
 
 

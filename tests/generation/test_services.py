@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.core.exceptions import ValidationError
 
 from catalog import services as catalog_services
 from catalog.models import JobStatus
 from generation import copywriter, services
-from generation.ml.corpus import shipped_split
 from generation.models import Draft, DraftStatus, GenerationJob, ModelVersion, TrainingExample
 
 pytestmark = pytest.mark.django_db
@@ -229,14 +226,8 @@ def test_few_shot_uses_only_this_merchants_accepted_copy(
         category="phones",
         attributes=[("brand", "Apple")],
     )
-    # A merchant who has accepted nothing learns from the bootstrap corpus, never from another merchant.
-    assert _run(other_merchant_account.merchant, [rival], ["title"]).drafts.get().few_shot_count == 2
-    pool = copywriter.few_shot_pool(other_merchant_account.merchant, "title", "en")
-    train, _ = shipped_split()
-    assert len(pool) == sum(1 for p in train if p.language == "en")
-    assert all(product_id is None for product_id, _ in pool)
-    assert "Apple iPhone 13, blue" not in {example.text for _, example in pool}
-    assert not any(re.search("[\u4e00-\u9fff]", example.text) for _, example in pool)  # English only
+    assert _run(other_merchant_account.merchant, [rival], ["title"]).drafts.get().few_shot_count == 0
+    assert copywriter.few_shot_pool(other_merchant_account.merchant, "title", "en") == []
 
 
 def test_zero_shot_when_asked(tiny_model, merchant_account, phone, kettle) -> None:
