@@ -96,12 +96,13 @@ def bootstrap_training_queue() -> TrainingRun | None:
     return bootstrap_training_start(missing[0]) if missing else None
 
 
-def training_in_progress(language: str | None = None) -> TrainingRun | None:
-    """The shared adapter's unfinished run (for a banner while the day-one adapter trains)."""
-    runs = TrainingRun.objects.filter(merchant__isnull=True, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
-    if language:
-        runs = runs.filter(language=language)
-    return runs.order_by("created_at").first()
+def training_in_progress() -> TrainingRun | None:
+    """The shared adapters' unfinished run (for a notice while the day-one adapter trains)."""
+    return (
+        TrainingRun.objects.filter(merchant__isnull=True, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+        .order_by("created_at")
+        .first()
+    )
 
 
 def training_run_execute(

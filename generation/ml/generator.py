@@ -121,6 +121,15 @@ class LanguageModel:
         return results
 
 
+def device_and_dtype() -> tuple[str, Any]:
+    """The GPU with bf16 where there is one, else the CPU in float32."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda", torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
+    return "cpu", torch.float32
+
+
 def _repetition_guards(options: SamplingOptions, prompt_length: int) -> Any:
     """Repetition penalty and no-repeat n-grams over the new tokens only.
 
@@ -158,20 +167,17 @@ def load_language_model(path: str, name: str, adapter_path: str = "") -> Languag
     loaded on the next job without restarting the worker.
     """
     configure_torch_threads()
-    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     started = time.monotonic()
-    use_cuda = torch.cuda.is_available()
-    dtype = torch.bfloat16 if use_cuda and torch.cuda.is_bf16_supported() else torch.float32
+    device, dtype = device_and_dtype()
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
     if adapter_path:
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, adapter_path).merge_and_unload()
-    if use_cuda:
-        model = model.to("cuda")
+    model = model.to(device)
     model.eval()
     language_model = LanguageModel(model, tokenizer, name=name, path=Path(path))
     language_model.load_seconds = time.monotonic() - started

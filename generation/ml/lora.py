@@ -238,14 +238,6 @@ def planned_steps(pairs: int, config: LoraConfig) -> int:
 # --- Training --------------------------------------------------------------------------------------
 
 
-def _device_and_dtype() -> tuple[str, Any]:
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda", torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
-    return "cpu", torch.float32
-
-
 def _peak_memory_mb(device: str) -> float:
     import resource
 
@@ -288,7 +280,7 @@ def train_lora(
     every step, and a True answer saves a checkpoint and returns with result.stopped set.
     A checkpoint is also written every `checkpoint_every` steps and at the end of every epoch.
     """
-    from generation.ml.generator import configure_torch_threads
+    from generation.ml.generator import configure_torch_threads, device_and_dtype
 
     configure_torch_threads()
     import torch
@@ -298,7 +290,7 @@ def train_lora(
 
     if not pairs:
         raise ValueError("No training examples")
-    device, dtype = _device_and_dtype()
+    device, dtype = device_and_dtype()
     random.seed(config.seed)
     torch.manual_seed(config.seed)
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
