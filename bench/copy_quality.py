@@ -33,7 +33,12 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from generation.evaluation import evaluation_key, evaluation_products, resolve_version  # noqa: E402
+from generation.evaluation import (  # noqa: E402
+    evaluation_key,
+    evaluation_products,
+    report_header,
+    resolve_version,
+)
 from generation.language_models import base_version  # noqa: E402
 from generation.ml.evaluation import EvaluationOptions  # noqa: E402
 from generation.ml.metrics import Metrics, format_table  # noqa: E402
@@ -72,16 +77,7 @@ def stored(language: str, mode: str, model: str, fields: str, limit: int) -> dic
     result = version.metrics.get("evaluation", {}).get(key)
     if result is None:
         return None
-    return {
-        "model": {"id": version.pk, "name": version.name, "kind": version.kind},
-        "mode": mode,
-        "language": language,
-        "data": "held-out corpus split",
-        "products": len(products),
-        "key": key,
-        "stored": True,
-        **result,
-    }
+    return {**report_header(version, mode, "held-out corpus split", products, key), "stored": True, **result}
 
 
 def main() -> None:

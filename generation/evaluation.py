@@ -80,6 +80,20 @@ def evaluate_version(
     return evaluate_model(load_version(version), products, options, pool=pool, progress=progress)
 
 
+def report_header(
+    version: ModelVersion, mode: str, source: str, products: Sequence[CorpusProduct], key: str
+) -> dict:
+    """What every evaluation report starts with: which model, how, on what."""
+    return {
+        "model": {"id": version.pk, "name": version.name, "kind": version.kind},
+        "mode": mode,
+        "language": version.language,
+        "data": source,
+        "products": len(products),
+        "key": key,
+    }
+
+
 def parse_fields(value: str) -> tuple[str, ...]:
     fields = tuple(dict.fromkeys(f.strip() for f in value.split(",") if f.strip()))
     unknown = [f for f in fields if f not in FIELDS]

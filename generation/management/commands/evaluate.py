@@ -15,6 +15,7 @@ from generation.evaluation import (
     evaluation_key,
     evaluation_products,
     parse_fields,
+    report_header,
     resolve_version,
 )
 from generation.ml.channels import channel_profiles
@@ -95,12 +96,9 @@ class Command(BaseCommand):
         self.stdout.write(format_table(rows))
         if options["json_out"]:
             report = {
-                "model": {"id": version.pk, "name": version.name, "kind": version.kind},
-                "mode": mode,
-                "language": language,
-                "data": source,
-                "products": len(products),
-                "key": evaluation_key(products, evaluation_options),
+                **report_header(
+                    version, mode, source, products, evaluation_key(products, evaluation_options)
+                ),
                 "options": {
                     "fields": list(fields),
                     "examples": evaluation_options.few_shot_examples,
