@@ -8,6 +8,7 @@ from pathlib import PurePosixPath
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -44,6 +45,10 @@ class Product(models.Model):
     name = models.CharField(max_length=300)
     category = models.CharField(max_length=100, blank=True)
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
+    facts_changed_at = models.DateTimeField(
+        default=timezone.now,
+        help_text=_("When the name, category or attributes last changed: copy written before is stale."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

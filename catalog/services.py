@@ -136,14 +136,24 @@ def product_update(
     attributes: Sequence[tuple[str, str]] | None = None,
 ) -> Product:
     """Change a product's fields; `attributes`, when given, replaces the whole set."""
+    facts_before = _facts(product)
     for field, value in (("sku", sku), ("name", name), ("category", category), ("language", language)):
         if value is not None:
             setattr(product, field, value.strip())
     _check_product(product)
-    product.save()
     if attributes is not None:
-        _replace_attributes(product, _clean_attributes(attributes))
+        cleaned = _clean_attributes(attributes)
+        if cleaned != facts_before[2]:
+            _replace_attributes(product, cleaned)
+    if _facts(product) != facts_before:
+        product.facts_changed_at = timezone.now()
+    product.save()
     return product
+
+
+def _facts(product: Product) -> tuple[str, str, list[tuple[str, str]]]:
+    """What copy is written from: name, category and attributes in order."""
+    return (product.name, product.category, list(product.attributes.values_list("key", "value")))
 
 
 def _replace_attributes(product: Product, cleaned: list[tuple[str, str]]) -> None:
@@ -165,6 +175,8 @@ def product_attribute_add(*, product: Product, key: str, value: str) -> ProductA
     """Add an attribute, or change the value of the one with the same key."""
     ((key, value),) = _clean_attributes([(key, value)])
     existing = product.attributes.filter(key=key).first()
+    if existing and existing.value == value:
+        return existing
     if existing:
         existing.value = value
         existing.save(update_fields=["value"])
@@ -174,7 +186,8 @@ def product_attribute_add(*, product: Product, key: str, value: str) -> ProductA
         attribute = ProductAttribute.objects.create(
             product=product, key=key, value=value, position=(last or 0) + 1
         )
-    product.save(update_fields=["updated_at"])
+    product.facts_changed_at = timezone.now()
+    product.save(update_fields=["facts_changed_at", "updated_at"])
     return attribute
 
 
@@ -182,7 +195,8 @@ def product_attribute_add(*, product: Product, key: str, value: str) -> ProductA
 def product_attribute_remove(*, attribute: ProductAttribute) -> None:
     product = attribute.product
     attribute.delete()
-    product.save(update_fields=["updated_at"])
+    product.facts_changed_at = timezone.now()
+    product.save(update_fields=["facts_changed_at", "updated_at"])
 
 
 # --- Images -----------------------------------------------------------------------------------
@@ -395,12 +409,16 @@ def _upsert_rows(merchant: Merchant, rows: list[importing.CatalogRow]) -> tuple[
         if product and (product.name, product.category, product.language) != (
             r.name, r.category, r.language
         ):
+            if (product.name, product.category) != (r.name, r.category):
+                product.facts_changed_at = now
             product.name, product.category, product.language = r.name, r.category, r.language
             product.updated_at = now
             to_update.append(product)
     # bulk_create sets primary keys on the backends we run on (Postgres, SQLite 3.35+).
     Product.objects.bulk_create(to_create)
-    Product.objects.bulk_update(to_update, ["name", "category", "language", "updated_at"])
+    Product.objects.bulk_update(
+        to_update, ["name", "category", "language", "facts_changed_at", "updated_at"]
+    )
     products = existing | {p.sku: p for p in to_create}
     current: dict[tuple[int, str], ProductAttribute] = {
         (a.product_id, a.key): a
@@ -424,7 +442,9 @@ def _upsert_rows(merchant: Merchant, rows: list[importing.CatalogRow]) -> tuple[
     ProductAttribute.objects.bulk_update(changed_attributes, ["value"])
     stale = touched - {p.pk for p in to_create} - {p.pk for p in to_update}
     if stale:
-        Product.objects.filter(pk__in=stale).update(updated_at=now)
+        Product.objects.filter(pk__in=stale).update(updated_at=now, facts_changed_at=now)
+    if touched & {p.pk for p in to_update}:
+        Product.objects.filter(pk__in=touched & {p.pk for p in to_update}).update(facts_changed_at=now)
     return len(to_create), len(rows) - len(to_create)
 
 

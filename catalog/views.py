@@ -28,6 +28,7 @@ from catalog.forms import (
     add_service_errors,
 )
 from catalog.models import ImportJob, Product, ProductAttribute, ProductImage
+from generation import selectors as copy_selectors
 from shop_copilot.web import (
     current_merchant,
     is_partial_request,
@@ -58,15 +59,24 @@ def product_list(request: HttpRequest) -> HttpResponse:
     merchant = current_merchant(request)
     search = request.GET.get("q", "").strip()
     category = request.GET.get("category", "").strip()
-    products = selectors.product_list(merchant=merchant, search=search, category=category)
+    status = request.GET.get("status", "").strip()
+    products = copy_selectors.with_copy_status(
+        selectors.product_list(merchant=merchant, search=search, category=category)
+    )
+    if status in copy_selectors.CopyStatus.values:
+        products = products.filter(copy_status=status)
+    else:
+        status = ""
     page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "products": page.object_list,
         "search": search,
         "category": category,
+        "status": status,
+        "statuses": copy_selectors.CopyStatus.choices,
         "categories": selectors.category_list(merchant=merchant),
-        "filtered": bool(search or category),
+        "filtered": bool(search or category or status),
     }
     template = "catalog/product_list.html"
     if is_partial_request(request):

@@ -35,6 +35,15 @@ class GenerateForm(Form):
     channel = forms.ChoiceField(label=_("Channel"), choices=channel_choices, initial="generic")
 
 
+class RegenerateForm(Form):
+    """Write one field again; an option left empty keeps the draft's own."""
+
+    tone = forms.ChoiceField(label=_("Tone"), required=False, choices=[("", _("Same tone")), *Tone.choices])
+    length = forms.ChoiceField(
+        label=_("Length"), required=False, choices=[("", _("Same length")), *Length.choices]
+    )
+
+
 class CopySettingsForm(Form):
     banned_words = forms.CharField(
         label=_("Banned words"),

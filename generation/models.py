@@ -205,8 +205,15 @@ class Draft(models.Model):
 class DraftRevision(models.Model):
     """The text of a draft at one version: generated, or as a person edited it."""
 
+    class Kind(models.TextChoices):
+        GENERATED = "generated", _("Written by the model")
+        ALTERNATIVE = "alternative", _("Another candidate chosen")
+        EDITED = "edited", _("Edited")
+        RESTORED = "restored", _("Restored")
+
     draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="revisions")
     version = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.GENERATED)
     text = models.TextField()
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -226,6 +233,10 @@ class DraftRevision(models.Model):
 
     def __str__(self) -> str:
         return f"Revision {self.version} of draft {self.draft_id}"
+
+    @property
+    def written_by_model(self) -> bool:
+        return self.kind in (self.Kind.GENERATED, self.Kind.ALTERNATIVE)
 
 
 class TrainingExample(models.Model):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from itertools import groupby
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 
 from catalog import jobs
@@ -266,7 +268,9 @@ def _store_drafts(
             few_shot_count=result.few_shot_count,
             model_version=result.model_version,
         )
-        DraftRevision.objects.create(draft=draft, version=draft.version, text=draft.text)
+        DraftRevision.objects.create(
+            draft=draft, version=draft.version, text=draft.text, kind=DraftRevision.Kind.GENERATED
+        )
 
 
 def generation_job_cancel(*, job: GenerationJob) -> GenerationJob:
@@ -282,6 +286,8 @@ def generation_job_fail(*, job_id: int, message: str) -> None:
 
 # --- Decisions on drafts ----------------------------------------------------------------------
 
+MAX_TEXT_CHARS = 20_000
+
 
 def _locked_draft(draft: Draft, version: int | None) -> Draft:
     locked = Draft.objects.select_for_update().select_related("product").get(pk=draft.pk)
@@ -290,27 +296,98 @@ def _locked_draft(draft: Draft, version: int | None) -> Draft:
     return locked
 
 
+def _require_waiting(draft: Draft, verb: str) -> None:
+    if draft.status != DraftStatus.PROPOSED:
+        raise ValidationError(
+            f"This draft is {draft.get_status_display().lower()}; only a waiting draft can be {verb}."
+        )
+
+
+def _clean_text(text: str) -> str:
+    text = text.replace("\r\n", "\n").strip()
+    if not text:
+        raise ValidationError({"text": "The text is empty; reject the draft instead."})
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValidationError({"text": f"The text is longer than {MAX_TEXT_CHARS:,} characters."})
+    return text
+
+
+def _new_revision(draft: Draft, text: str, kind: str, user: User | None) -> None:
+    """Move the (locked) draft to a new version with this text, checked like a generated one."""
+    draft.version += 1
+    draft.text = text
+    _recheck(draft)
+    DraftRevision.objects.create(draft=draft, version=draft.version, text=text, kind=kind, author=user)
+
+
+def _model_text(draft: Draft) -> str:
+    """What the model last wrote for this draft, before any person's edit."""
+    revision = (
+        draft.revisions.filter(kind__in=[DraftRevision.Kind.GENERATED, DraftRevision.Kind.ALTERNATIVE])
+        .order_by("-version")
+        .first()
+    )
+    return revision.text if revision else draft.text
+
+
+@transaction.atomic
+def draft_edit(*, draft: Draft, user: User | None, version: int | None, text: str) -> Draft:
+    """Save a person's edit without deciding yet: a new revision, checked again."""
+    draft = _locked_draft(draft, version)
+    _require_waiting(draft, "edited")
+    text = _clean_text(text)
+    if text != draft.text:
+        _new_revision(draft, text, DraftRevision.Kind.EDITED, user)
+        draft.save()
+    return draft
+
+
+@transaction.atomic
+def draft_choose_alternative(*, draft: Draft, user: User | None, version: int | None, index: int) -> Draft:
+    """Swap in another of the model's candidates; the current text joins the alternatives."""
+    draft = _locked_draft(draft, version)
+    _require_waiting(draft, "changed")
+    if not 0 <= index < len(draft.alternatives):
+        raise ValidationError("That alternative no longer exists; reload the page.")
+    alternatives = list(draft.alternatives)
+    chosen = alternatives[index]
+    alternatives[index] = {
+        "text": draft.text,
+        "score": draft.score,
+        "grounding": draft.grounding,
+        "violations": draft.violations,
+    }
+    draft.alternatives = alternatives
+    _new_revision(draft, chosen["text"], DraftRevision.Kind.ALTERNATIVE, user)
+    draft.save()
+    return draft
+
+
+@transaction.atomic
+def draft_restore(*, draft: Draft, user: User | None, version: int | None, revision: int) -> Draft:
+    """Make an earlier revision's text the current one again (as a new revision: history stays)."""
+    draft = _locked_draft(draft, version)
+    _require_waiting(draft, "changed")
+    old = draft.revisions.filter(version=revision).first()
+    if old is None:
+        raise ValidationError(f"This draft has no revision {revision}.")
+    if old.text != draft.text:
+        _new_revision(draft, old.text, DraftRevision.Kind.RESTORED, user)
+        draft.save()
+    return draft
+
+
 @transaction.atomic
 def draft_accept(*, draft: Draft, user: User | None, version: int | None, text: str | None = None) -> Draft:
     """Publish a draft, as written or as the merchant edited it, and learn from it."""
     draft = _locked_draft(draft, version)
-    if draft.status != DraftStatus.PROPOSED:
-        raise ValidationError(
-            f"This draft is {draft.get_status_display().lower()}; only a waiting draft can be accepted."
-        )
-    generated = draft.text
-    if text is not None:
-        text = text.replace("\r\n", "\n").strip()
-        if not text:
-            raise ValidationError({"text": "The text is empty; reject the draft instead."})
-        if len(text) > 20_000:
-            raise ValidationError({"text": "The text is longer than 20,000 characters."})
-    edited = text is not None and text != generated
-    draft.version += 1
-    if edited:
-        draft.text = text
-        _recheck(draft)
-        DraftRevision.objects.create(draft=draft, version=draft.version, text=text, author=user)
+    _require_waiting(draft, "accepted")
+    generated = _model_text(draft)
+    if text is not None and (text := _clean_text(text)) != draft.text:
+        _new_revision(draft, text, DraftRevision.Kind.EDITED, user)  # the one version step
+    else:
+        draft.version += 1
+    edited = draft.text != generated
     # The field's earlier accepted copy (same language and channel) is replaced by this one.
     Draft.objects.filter(
         product=draft.product,
@@ -365,16 +442,38 @@ def _recheck(draft: Draft) -> None:
 @transaction.atomic
 def draft_reject(*, draft: Draft, user: User | None, version: int | None = None) -> Draft:
     draft = _locked_draft(draft, version)
-    if draft.status != DraftStatus.PROPOSED:
-        raise ValidationError(
-            f"This draft is {draft.get_status_display().lower()}; only a waiting draft can be rejected."
-        )
+    _require_waiting(draft, "rejected")
     draft.status = DraftStatus.REJECTED
     draft.version += 1
     draft.decided_by = user
     draft.decided_at = timezone.now()
     draft.save(update_fields=["status", "version", "decided_by", "decided_at", "updated_at"])
     return draft
+
+
+@dataclass(frozen=True)
+class BulkAcceptResult:
+    accepted: int
+    skipped: int
+
+
+def drafts_accept_clean(*, drafts: QuerySet[Draft], user: User | None, as_of: datetime) -> BulkAcceptResult:
+    """Accept every waiting draft in `drafts` with no unsupported claim and no broken rule.
+
+    Only drafts unchanged since `as_of` (when the person looked at the list) are accepted: text
+    written or edited after that was never seen, so it waits for its own decision.
+    """
+    clean = drafts.filter(status=DraftStatus.PROPOSED, has_ungrounded=False, violations=[])
+    accepted = 0
+    skipped = clean.filter(updated_at__gt=as_of).count()
+    for draft in clean.filter(updated_at__lte=as_of).order_by("pk").iterator(chunk_size=200):
+        try:
+            draft_accept(draft=draft, user=user, version=draft.version)
+        except (StaleVersion, ValidationError):
+            skipped += 1  # decided or edited by someone else a moment ago
+        else:
+            accepted += 1
+    return BulkAcceptResult(accepted=accepted, skipped=skipped)
 
 
 def draft_regenerate(

@@ -186,3 +186,20 @@ class ImageJobSerializer(serializers.ModelSerializer):
 
     def get_progress(self, job: ImageJob) -> dict[str, int]:
         return {"done": job.done, "total": job.total}
+
+
+class AcceptedCopySerializer(serializers.Serializer):
+    """One row of published copy, as `generation.export.export_rows` makes it."""
+
+    sku = serializers.CharField()
+    product_name = serializers.CharField()
+    category = serializers.CharField()
+    field = serializers.ChoiceField(choices=CopyField.choices)
+    language = serializers.ChoiceField(choices=Language.choices)
+    channel = serializers.CharField()
+    text = serializers.CharField(help_text="Bullets and tags: one item a line.")
+    accepted_at = serializers.CharField(help_text="ISO 8601 date-time; empty when unknown.")
+    accepted_by = serializers.CharField(help_text="Username of who accepted it; empty when unknown.")
+    draft_id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    model = serializers.CharField(help_text="The model version that wrote it; empty when unknown.")

@@ -8,5 +8,6 @@ router.include_root_view = False
 router.register("generation-jobs", views.GenerationJobViewSet, basename="generation-job")
 router.register("drafts", views.DraftViewSet, basename="draft")
 router.register("image-jobs", views.ImageJobViewSet, basename="image-job")
+router.register("accepted-copy", views.AcceptedCopyViewSet, basename="accepted-copy")
 
 urlpatterns = [path("", include(router.urls))]

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from catalog.models import Product
+from catalog.models import Language, Product
+from generation import export as copy_export
 from generation import image_services, selectors, services
 from generation.api.serializers import (
+    AcceptedCopySerializer,
     DraftAcceptSerializer,
     DraftRegenerateSerializer,
     DraftRejectSerializer,
@@ -20,7 +25,7 @@ from generation.api.serializers import (
     ImageJobCreateSerializer,
     ImageJobSerializer,
 )
-from generation.models import Draft, GenerationJob, ImageJob
+from generation.models import CopyField, Draft, GenerationJob, ImageJob
 
 
 def _accepted_job(job: GenerationJob) -> Response:
@@ -178,3 +183,111 @@ class ImageJobViewSet(
         except DjangoValidationError as exc:
             return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)
         return Response(ImageJobSerializer(job).data)
+
+
+def _product_id(value: str) -> int | None:
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit()):  # "²".isdigit() is true, int("²") is not
+        raise DjangoValidationError({"product": "Give a product id (a whole number)."})
+    return int(value)
+
+
+class ExportContentNegotiation(DefaultContentNegotiation):
+    """For the export, `?format=` names the file (csv, jsonl), not DRF's renderer.
+
+    The project keeps DRF's URL_FORMAT_OVERRIDE (`format`) everywhere else; here the file is
+    streamed whatever the query or Accept header says, and errors are always JSON.
+    """
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        renderer = renderers[0]
+        return renderer, renderer.media_type
+
+
+EXPORT_FILE = "An attachment: CSV or JSON Lines, as `format` asks."
+ACCEPTED_COPY_FILTERS = [
+    OpenApiParameter("product", int, description="Only this product (its id)."),
+    OpenApiParameter("field", str, enum=CopyField.values),
+    OpenApiParameter("language", str, enum=Language.values),
+    OpenApiParameter("channel", str, description="generic, amazon, taobao …"),
+]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Published copy",
+        description="The accepted draft of each product, field, language and channel, ordered by "
+        "sku, field, language and channel: the rows of the export, one page at a time.",
+        parameters=ACCEPTED_COPY_FILTERS,
+    )
+)
+class AcceptedCopyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = AcceptedCopySerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Draft.objects.none()
+        params = self.request.query_params
+        return copy_export.accepted_copy(
+            merchant=self.request.user.merchant,
+            product_id=_product_id(params.get("product", "")),
+            field=params.get("field", ""),
+            language=params.get("language", ""),
+            channel=params.get("channel", ""),
+        )
+
+    def list(self, request, *args, **kwargs):
+        drafts = self.get_queryset()
+        page = self.paginate_queryset(drafts)
+        rows = copy_export.export_rows(page if page is not None else drafts)
+        data = self.get_serializer(list(rows), many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+    @extend_schema(
+        operation_id="accepted_copy_export",
+        summary="Download published copy",
+        description="The same rows as the list, all of them, streamed as a file attachment. CSV is "
+        "UTF-8 with a byte-order mark (so Excel reads Chinese), one row per draft, newlines kept "
+        "inside quoted cells; JSON Lines has one object per line.",
+        parameters=[
+            OpenApiParameter(
+                "format",
+                str,
+                enum=[*copy_export.EXPORT_FORMATS],
+                default="csv",
+                description="The file format. Unlike the rest of the API, `format` here does not "
+                "choose DRF's renderer: this endpoint always sends the file, and errors as JSON.",
+            ),
+            *ACCEPTED_COPY_FILTERS,
+        ],
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description=EXPORT_FILE),
+            (200, copy_export.JSONL_CONTENT_TYPE): OpenApiResponse(
+                OpenApiTypes.BINARY, description=EXPORT_FILE
+            ),
+            (400, "application/json"): OpenApiResponse(
+                description="A bad format or filter: `detail` says which."
+            ),
+        },
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="export",
+        renderer_classes=[JSONRenderer],
+        content_negotiation_class=ExportContentNegotiation,
+        pagination_class=None,
+    )
+    def export(self, request, *args, **kwargs):
+        params = request.query_params
+        # `/export.jsonl` works too: the router's format suffix names the file as well.
+        file_format = params.get("format") or kwargs.get("format") or "csv"
+        return copy_export.export_response(
+            merchant=request.user.merchant,
+            format=file_format,
+            product_id=_product_id(params.get("product", "")),
+            field=params.get("field", ""),
+            language=params.get("language", ""),
+            channel=params.get("channel", ""),
+        )

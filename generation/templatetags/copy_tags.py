@@ -47,3 +47,21 @@ def problems(draft) -> list[dict]:
 def highlighted(draft) -> SafeString:
     """A draft's text, escaped, with its ungrounded claims and rule violations marked."""
     return highlight_spans(draft.text, problems(draft))
+
+
+@register.filter
+def candidate_highlighted(candidate: dict) -> SafeString:
+    """One of a draft's other candidates (a stored dict), escaped, with its problems marked."""
+    spans = list((candidate.get("grounding") or {}).get("ungrounded", [])) + list(
+        candidate.get("violations") or []
+    )
+    return highlight_spans(candidate.get("text", ""), spans)
+
+
+@register.filter
+def percent(share: float) -> str:
+    """0.8 → "80%"."""
+    try:
+        return f"{round(float(share) * 100)}%"
+    except (TypeError, ValueError):
+        return "—"

@@ -131,9 +131,11 @@ def test_a_stale_or_incomplete_decision_changes_nothing(client, product) -> None
     draft = _draft(product, "Apple iPhone 13")
     Draft.objects.filter(pk=draft.pk).update(version=2)
     url = reverse("generation:draft_decide", kwargs={"draft_id": draft.pk})
-    stale = client.post(url, {"action": "accept", "version": "1"}, follow=True)
-    assert "Someone changed this draft" in stale.content.decode()
-    incomplete = client.post(url, {"action": "publish", "version": "2"}, follow=True)
+    stale = client.post(url, {"action": "accept", "version": "1"})
+    assert stale.status_code == 409
+    assert "Someone else changed this draft" in stale.content.decode()
+    incomplete = client.post(url, {"action": "publish", "version": "2"})
+    assert incomplete.status_code == 422
     assert "incomplete" in incomplete.content.decode()
     draft.refresh_from_db()
     assert draft.status == DraftStatus.PROPOSED and draft.version == 2
