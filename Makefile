@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: install run test test-fast lint browser-deps data-deps clean
+.PHONY: install run test test-fast lint i18n browser-deps data-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ test-fast: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+## Update the Simplified Chinese catalog from the sources, then compile it (needs GNU gettext)
+i18n: install
+	$(PY) manage.py makemessages -l zh_Hans --add-location=file --no-obsolete \
+	  --ignore=var --ignore=bench --ignore=tests --ignore=docs --ignore=static
+	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv --ignore=var
 
 ## Debian's Chromium for the browser tests (Playwright cannot download its own here)
 browser-deps:

@@ -11,7 +11,7 @@ What it does, start to end:
   --products products with 6-8 attributes each through catalog.services, and per product a waiting
   draft of each of the six copy fields (three revisions each, grounding with an unsupported claim,
   two alternatives) beside an accepted older draft of three fields, written with the ORM (no model);
-* serves the app with gunicorn (sync workers, one thread each, DJANGO_DEBUG off) on a free
+* serves the app with gunicorn (--workers sync workers, default cores + 1, DJANGO_DEBUG off) on a free
   loopback port, and signs every client in through the login form;
 * per operation and number of clients, from load processes separate from the server (a process per
   group of clients, a thread per client, stdlib http.client): a warm-up of --warmup requests per
@@ -946,7 +946,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured requests per client first")
     parser.add_argument("--products", type=int, default=500)
-    parser.add_argument("--workers", type=int, default=2 * cpu_count() + 1, help="gunicorn workers")
+    parser.add_argument(
+        "--workers", type=int, default=cpu_count() + 1, help="gunicorn sync workers (the pages are CPU-bound)"
+    )
     parser.add_argument("--load-processes", type=int, default=cpu_count(), help="processes sending load")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))

@@ -8,9 +8,13 @@ from difflib import SequenceMatcher
 
 # A word (letters, digits, joiners), one Chinese character, a run of whitespace, or one other sign.
 # Chinese has no spaces between words: a character is the smallest unit a person edits.
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Python's \w matches Chinese characters too, so a word stops where Chinese begins: "A15芯片" is
+# the word "A15" and two characters, not one token.
+_WORD = rf"[^\W_{_CJK}]+"
 _TOKEN_RE = re.compile(
-    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
-    r"|[^\W_]+(?:['’.\-][^\W_]+)*"
+    rf"[{_CJK}]"
+    rf"|{_WORD}(?:['’.\-]{_WORD})*"
     r"|\s+"
     r"|.",
     re.UNICODE,

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from catalog.models import Language
 from generation import selectors, services
-from generation.models import CopyField, Draft
+from generation.models import CopyField, Draft, DraftStatus
 from shop_copilot.web import current_merchant, is_partial_request, merchant_required, vary_on_htmx
 
 DRAFTS_PER_PAGE = 20
@@ -89,14 +89,29 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     return vary_on_htmx(render(request, template, context))
 
 
-def queue_item_response(request: HttpRequest, draft: Draft) -> HttpResponse:
-    """After a decision made in the queue: the decided item for htmx, else back to the queue."""
+def queue_item_response(
+    request: HttpRequest, draft: Draft, *, status: int = 200, error: str = ""
+) -> HttpResponse:
+    """After a decision made in the queue: the item as it is now for htmx (decided, or still
+    waiting with the error when the decision was refused), else back to the queue."""
+    filters = _filters(request.POST)
     if not request.htmx:
-        messages.success(request, _("Draft %(status)s.") % {"status": draft.get_status_display().lower()})
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(
+                request, _("Draft %(status)s.") % {"status": draft.get_status_display().lower()}
+            )
         back = reverse("generation:review_queue")
-        query = _query(_filters(request.POST))
+        query = _query(filters)
         return redirect(f"{back}?{query}" if query else back)
-    return render(request, "generation/review_queue.html#queue_item", {"draft": draft, "decided": True})
+    context = {
+        "draft": draft,
+        "decided": draft.status != DraftStatus.PROPOSED,
+        "error": error,
+        "filters": filters,
+    }
+    return render(request, "generation/review_queue.html#queue_item", context, status=status)
 
 
 @require_POST
@@ -105,7 +120,10 @@ def review_accept_clean(request: HttpRequest) -> HttpResponse:
     """Accept every draft in the filtered queue with no unsupported claim and no broken rule,
     as long as it has not changed since the merchant loaded the queue."""
     filters = _filters(request.POST)
-    as_of = parse_datetime(request.POST.get("as_of", ""))
+    try:
+        as_of = parse_datetime(request.POST.get("as_of", ""))
+    except ValueError:  # well formed but not a date, e.g. month 13
+        as_of = None
     back = reverse("generation:review_queue")
     query = _query(filters)
     back = f"{back}?{query}" if query else back

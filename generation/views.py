@@ -24,6 +24,7 @@ from generation import diff, selectors, services, training
 from generation.forms import CopySettingsForm, GenerateForm, RegenerateForm
 from generation.ml.channels import channel_profile
 from generation.models import CopyField, Draft, DraftStatus, GenerationJob
+from generation.review_views import queue_item_response
 from shop_copilot.web import (
     current_merchant,
     is_partial_request,
@@ -187,6 +188,7 @@ def _conflict(request: HttpRequest, current: Draft, typed: str | None) -> HttpRe
         }
     conflict = {
         "draft_id": current.pk,
+        "field": current.field,  # the full page shows it on this field's card only
         "message": message,
         "theirs": current.text,
         "who": who.get_username() if who else _("the model"),
@@ -230,22 +232,28 @@ def draft_decide(request: HttpRequest, draft_id: int) -> HttpResponse:
     action = request.POST.get("action", "")
     version = _posted_int(request, "version")
     text = request.POST.get("text")  # absent: accept as written
-    if action not in {"accept", "reject"} or version is None:
-        return _refused(
-            request, draft, ValidationError(_("That request was incomplete; nothing was changed.")), text
-        )
+    # Decided in the review queue: answer with the queue's item, not the editor's field card.
+    in_queue = request.POST.get("view") == "queue"
     try:
+        if action not in {"accept", "reject"} or version is None:
+            raise ValidationError(_("That request was incomplete; nothing was changed."))
         if action == "accept":
             draft = services.draft_accept(draft=draft, user=request.user, version=version, text=text)
         else:
             draft = services.draft_reject(draft=draft, user=request.user, version=version)
     except services.StaleVersion as exc:
+        if in_queue:
+            message = _(
+                "Someone else changed this draft while you were reviewing; nothing was changed. "
+                "Here is its current text."
+            )
+            return queue_item_response(request, exc.draft, status=409, error=message)
         return _conflict(request, exc.draft, text)
     except ValidationError as exc:
+        if in_queue:
+            return queue_item_response(request, draft, status=422, error=" ".join(exc.messages))
         return _refused(request, draft, exc, text)
-    if request.POST.get("view") == "queue":
-        from generation.review_views import queue_item_response
-
+    if in_queue:
         return queue_item_response(request, draft)
     if not request.htmx:
         messages.success(request, _("Draft accepted.") if action == "accept" else _("Draft rejected."))

@@ -112,6 +112,19 @@
     if (textarea) forget(textarea.dataset.draft);
   });
 
+  // A swapped card loses the focused button: put focus on the card's heading so keyboard and
+  // screen-reader users land on the outcome (accepted, conflict, error) instead of the page top.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var id = event.detail.target && event.detail.target.id;
+    if (!id || id.indexOf("field-card-") !== 0) return;
+    var card = document.getElementById(id);
+    var heading = card && card.querySelector("h2");
+    if (heading) {
+      heading.setAttribute("tabindex", "-1");
+      heading.focus({ preventScroll: true });
+    }
+  });
+
   document.addEventListener("click", function (event) {
     var link = event.target.closest("[data-discard-draft]");
     if (link) forget(link.dataset.discardDraft);
