@@ -49,11 +49,12 @@ i18n: install
 	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv --ignore=var
 
 ## Debian's Chromium for the browser tests (Playwright cannot download its own here)
+## (and a Chinese font, so screenshots of the zh-hans interface show characters, not boxes)
 browser-deps:
-	@test -x /usr/bin/chromium || { \
+	@{ test -x /usr/bin/chromium && test -d /usr/share/fonts/truetype/wqy; } || { \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "Install Chromium for the browser tests: sudo apt-get install chromium"; exit 1; fi; }
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	  else echo "Install Chromium for the browser tests: sudo apt-get install chromium fonts-wqy-microhei"; exit 1; fi; }
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

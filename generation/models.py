@@ -390,7 +390,12 @@ class AttributeSuggestion(models.Model):
     )
     key = models.CharField(max_length=64)
     value = models.CharField(max_length=200)
-    reason = models.CharField(max_length=200, blank=True, help_text=_("e.g. '62% of the product's pixels'"))
+    reason = models.CharField(
+        max_length=200,
+        blank=True,
+        # xgettext:no-python-format
+        help_text=_("e.g. '62% of the product's pixels'"),
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
 

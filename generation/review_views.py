@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.models import Language
@@ -22,9 +23,9 @@ from shop_copilot.web import current_merchant, is_partial_request, merchant_requ
 DRAFTS_PER_PAGE = 20
 FILTER_NAMES = ("field", "language", "channel", "problems", "model")
 PROBLEM_CHOICES = [
-    ("ungrounded", "Unsupported claims"),
-    ("rules", "Channel rules broken"),
-    ("clean", "No problems"),
+    ("ungrounded", gettext_lazy("Unsupported claims")),
+    ("rules", gettext_lazy("Channel rules broken")),
+    ("clean", gettext_lazy("No problems")),
 ]
 
 
@@ -76,7 +77,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         "as_of": timezone.now().isoformat(),
         "field_choices": CopyField.choices,
         "language_choices": Language.choices,
-        "problem_choices": [(value, _(label)) for value, label in PROBLEM_CHOICES],
+        "problem_choices": PROBLEM_CHOICES,
         "channel_choices": selectors.draft_list(merchant=merchant)
         .order_by()
         .values_list("channel", flat=True)
@@ -100,7 +101,8 @@ def queue_item_response(
             messages.error(request, error)
         else:
             messages.success(
-                request, _("Draft %(status)s.") % {"status": draft.get_status_display().lower()}
+                request,
+                _("Draft accepted.") if draft.status == DraftStatus.ACCEPTED else _("Draft rejected."),
             )
         back = reverse("generation:review_queue")
         query = _query(filters)
@@ -131,11 +133,19 @@ def review_accept_clean(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("That request was incomplete; nothing was accepted."))
         return redirect(back)
     result = services.drafts_accept_clean(drafts=_queue(request, filters), user=request.user, as_of=as_of)
-    messages.success(request, _("%(count)d drafts accepted.") % {"count": result.accepted})
+    messages.success(
+        request,
+        ngettext("%(count)d draft accepted.", "%(count)d drafts accepted.", result.accepted)
+        % {"count": result.accepted},
+    )
     if result.skipped:
         messages.info(
             request,
-            _("%(count)d drafts changed while you were looking and were left for you to review.")
+            ngettext(
+                "%(count)d draft changed while you were looking and was left for you to review.",
+                "%(count)d drafts changed while you were looking and were left for you to review.",
+                result.skipped,
+            )
             % {"count": result.skipped},
         )
     return redirect(back)

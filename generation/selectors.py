@@ -21,7 +21,7 @@ def generation_job_get(*, merchant: Merchant, job_id: int) -> GenerationJob:
 
 def draft_list(
     *,
-    merchant: Merchant,
+    merchant: Merchant | int,
     product_id: int | None = None,
     field: str = "",
     status: str = "",

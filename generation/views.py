@@ -45,8 +45,11 @@ def copy_url(product_id: int, *, job: GenerationJob | None = None, field: str = 
 
 
 def _field_cards(product: Product, only_field: str = "") -> list[dict]:
-    """Per field: the drafts waiting for a decision and the published copy, per language and channel."""
-    drafts = selectors.draft_list(merchant=product.merchant, product_id=product.pk, field=only_field)
+    """Per field: the drafts waiting for a decision and the published copy, per language and channel.
+
+    `product` is already the signed-in merchant's (product_or_404, or a draft fetched through
+    selectors.draft_get)."""
+    drafts = selectors.draft_list(merchant=product.merchant_id, product_id=product.pk, field=only_field)
     drafts = drafts.filter(status__in=[DraftStatus.PROPOSED, DraftStatus.ACCEPTED]).select_related(
         "decided_by"
     )
@@ -103,7 +106,14 @@ def product_copy(request: HttpRequest, product_id: int) -> HttpResponse:
     # card someone is typing in is not replaced every second.
     shown = request.GET.get("done", "")
     send_cards = job is not None and (not shown.isdigit() or int(shown) != job.done)
-    context = _editor_context(product, job=job, send_cards=send_cards)
+    context = {
+        "product": product,
+        "job": job,
+        "training_run": training.training_in_progress(),
+        "send_cards": send_cards,
+        "cards": _field_cards(product) if send_cards else [],
+        "regenerate_form": RegenerateForm(),
+    }
     response = render(request, "generation/product_copy.html#panel", context)
     if job is None or job.is_finished:
         response = HttpResponseStopPolling(response.content)
@@ -162,11 +172,11 @@ def _card_response(
         "problem_draft_id": draft.pk if (conflict or error) else None,
         "typed": typed,
     }
-    product = product_or_404(request, draft.product_id)
     if not request.htmx:
         if not (conflict or error):
             return redirect(copy_url(draft.product_id, field=draft.field))
-        return _render_editor(request, product, status=status, **problem)
+        return _render_editor(request, product_or_404(request, draft.product_id), status=status, **problem)
+    product = draft.product  # fetched with the draft, through the merchant's own drafts
     (card,) = _field_cards(product, only_field=draft.field)
     context = {"product": product, "card": card, "regenerate_form": RegenerateForm(), **problem}
     return render(request, "generation/_field_card.html", context, status=status)
@@ -183,9 +193,10 @@ def _conflict(request: HttpRequest, current: Draft, typed: str | None) -> HttpRe
             "and yours are both below: save yours to replace theirs, or keep theirs."
         )
     else:
-        message = _("This draft was %(status)s by someone else; your change was not saved.") % {
-            "status": current.get_status_display().lower()
-        }
+        message = {
+            DraftStatus.ACCEPTED: _("Someone else accepted this draft; your change was not saved."),
+            DraftStatus.REJECTED: _("Someone else rejected this draft; your change was not saved."),
+        }.get(current.status, _("A newer draft replaced this one; your change was not saved."))
     conflict = {
         "draft_id": current.pk,
         "field": current.field,  # the full page shows it on this field's card only

@@ -521,7 +521,7 @@ def test_a_save_after_someone_else_accepted_says_so_and_keeps_the_typed_text(
     client.post(url("draft_decide", draft), {"action": "accept", "version": "1"}, **HTMX)
     before = snapshot(draft)
     typed = "Bea's late <edit>"
-    message = "This draft was accepted by someone else; your change was not saved."
+    message = "Someone else accepted this draft; your change was not saved."
 
     response = colleague_client.post(url("draft_save", draft), {"text": typed, "version": "1"}, **HTMX)
     assert response.status_code == 409

@@ -285,7 +285,7 @@ def test_accepting_the_clean_drafts_leaves_problems_and_later_edits(client, queu
     assert response.status_code == 302 and response["Location"] == QUEUE
     assert messages_of(response) == [
         "2 drafts accepted.",
-        "1 drafts changed while you were looking and were left for you to review.",
+        "1 draft changed while you were looking and was left for you to review.",
     ]
     statuses = dict(Draft.objects.values_list("pk", "status"))
     assert statuses[queue["clean"].pk] == statuses[queue["chinese"].pk] == DraftStatus.ACCEPTED
@@ -299,7 +299,7 @@ def test_accepting_the_clean_drafts_keeps_to_the_filter(client, queue) -> None:
     as_of = _as_of(client.get(QUEUE, {"language": "zh"}).content.decode())
     response = client.post(reverse("generation:review_accept_clean"), {"as_of": as_of, "language": "zh"})
     assert response["Location"] == f"{QUEUE}?language=zh"
-    assert messages_of(response) == ["1 drafts accepted."]
+    assert messages_of(response) == ["1 draft accepted."]
     assert list(Draft.objects.filter(status=DraftStatus.ACCEPTED, language="zh")) == [queue["chinese"]]
     assert Draft.objects.get(pk=queue["clean"].pk).status == DraftStatus.PROPOSED
 
@@ -323,7 +323,7 @@ def test_the_queue_of_another_merchant_shows_none_of_ours(queue, other_merchant_
     assert "acme-adapter" not in html
     as_of = _as_of(html)
     response = other.post(reverse("generation:review_accept_clean"), {"as_of": as_of})
-    assert messages_of(response)[0] == "1 drafts accepted."
+    assert messages_of(response)[0] == "1 draft accepted."
     assert Draft.objects.get(pk=queue["clean"].pk).status == DraftStatus.PROPOSED
 
 
