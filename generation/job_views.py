@@ -54,12 +54,15 @@ def bulk_generate(request: HttpRequest) -> HttpResponse:
             add_service_errors(form, exc)
         else:
             return redirect("generation:generation_job_detail", job_id=job.pk)
+    # Shown and carried forward: the merchant's own products only (an id typed into the address
+    # of another merchant's product is not counted; posting it anyway is refused by the service).
     products = catalog_selectors.product_list(merchant=current_merchant(request)).filter(pk__in=product_ids)
+    own_ids = list(products.values_list("pk", flat=True))
     context = {
         "form": form,
-        "product_ids": product_ids,
+        "product_ids": own_ids,
         "criteria": criteria,
-        "count": len(product_ids),
+        "count": len(own_ids),
         "preview": products[:10],
     }
     return render(request, "generation/bulk_generate.html", context)

@@ -286,7 +286,7 @@ def test_bulk_generate_from_the_catalog_with_progress_then_regenerate_one_field(
 
     page.goto(f"{live_server.url}/?status=waiting")
     expect(page.get_by_text("2 products match")).to_be_visible()
-    screenshot(page, "catalog")
+    screenshot(page, "catalog-status")
 
     first = Draft.objects.get(job=job, product=phone)
     page.goto(f"{live_server.url}/products/{phone.pk}/copy/")
