@@ -32,9 +32,13 @@ def base_version(language: str) -> ModelVersion:
 def promoted_adapter(
     language: str, base: ModelVersion, merchant: Merchant | None = None
 ) -> ModelVersion | None:
-    """The merchant's promoted adapter on this base, else the shared one, else None."""
+    """The merchant's promoted adapter (or fully fine-tuned model) on this base, else the shared
+    one, else None."""
     adapters = ModelVersion.objects.filter(
-        kind=ModelVersion.Kind.ADAPTER, language=language, base_model=base.base_model, is_promoted=True
+        kind__in=[ModelVersion.Kind.ADAPTER, ModelVersion.Kind.FULL],
+        language=language,
+        base_model=base.base_model,
+        is_promoted=True,
     )
     if merchant is not None:
         own = adapters.filter(merchant=merchant).first()
@@ -50,6 +54,8 @@ def current_version(language: str, merchant: Merchant | None = None) -> ModelVer
 
 def load_version(version: ModelVersion) -> LanguageModel:
     """The version's weights, loaded once per worker process."""
+    if version.kind == ModelVersion.Kind.FULL:  # a whole model of its own
+        return load_language_model(version.adapter_path, version.name)
     return load_language_model(version.base_model, version.name, version.adapter_path)
 
 

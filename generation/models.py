@@ -41,6 +41,13 @@ class CopySettings(models.Model):
     banned_words = models.JSONField(
         default=list, blank=True, help_text=_("Words and phrases drafts must never use.")
     )
+    share_for_training = models.BooleanField(
+        default=False,
+        help_text=_(
+            "Let this merchant's accepted copy train the shared model every merchant uses. "
+            "Off: it trains only this merchant's own adapter."
+        ),
+    )
 
     class Meta:
         verbose_name_plural = "copy settings"
@@ -55,6 +62,7 @@ class ModelVersion(models.Model):
     class Kind(models.TextChoices):
         BASE = "base", _("Base model")
         ADAPTER = "adapter", _("LoRA adapter")
+        FULL = "full", _("Fully fine-tuned model")
 
     merchant = models.ForeignKey(
         Merchant,
@@ -68,8 +76,15 @@ class ModelVersion(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.BASE)
     name = models.CharField(max_length=200)
     base_model = models.CharField(max_length=500, help_text=_("Folder of the base model."))
-    adapter_path = models.CharField(max_length=500, blank=True)
+    adapter_path = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text=_("The adapter's folder; for a full fine-tune, the whole model's."),
+    )
     is_promoted = models.BooleanField(default=False)
+    promoted_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When it last started writing copy; empty once rolled back.")
+    )
     metrics = models.JSONField(default=dict, blank=True)
     decision = models.TextField(blank=True, help_text=_("Why it was promoted or not."))
     created_at = models.DateTimeField(auto_now_add=True)
@@ -94,6 +109,12 @@ class TrainingRun(BackgroundJob):
 
     class Kind(models.TextChoices):
         BOOTSTRAP = "bootstrap", _("Bootstrap corpus")
+        MERCHANT = "merchant", _("A merchant's accepted copy")
+        GLOBAL = "global", _("Accepted copy of merchants who opted in")
+
+    class Method(models.TextChoices):
+        LORA = "lora", _("LoRA adapter")
+        FULL = "full", _("Full fine-tuning")
 
     merchant = models.ForeignKey(
         Merchant,
@@ -105,7 +126,13 @@ class TrainingRun(BackgroundJob):
     )
     language = models.CharField(max_length=2, choices=Language.choices)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.BOOTSTRAP)
+    method = models.CharField(max_length=8, choices=Method.choices, default=Method.LORA)
     config = models.JSONField(default=dict, blank=True, help_text=_("LoraConfig fields"))
+    dataset = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("What the dataset builder kept, held out and excluded, and why."),
+    )
     data_hash = models.CharField(max_length=64, blank=True, help_text=_("What the run learns from."))
     examples = models.PositiveIntegerField(default=0)
     version = models.ForeignKey(

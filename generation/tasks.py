@@ -93,3 +93,9 @@ def training_run(self, run_id: int) -> None:
 @shared_task(name="generation.gpu.image_category_guess", autoretry_for=TRANSIENT_ERRORS, max_retries=3)
 def image_category_guess(image_id: int) -> None:
     photo_suggestions.attribute_category_guess(job_id=image_id)
+
+
+@shared_task(name="generation.gpu.retrain_due", autoretry_for=TRANSIENT_ERRORS, max_retries=3)
+def retrain_due() -> None:
+    """The schedule's nightly pass: queue a run for each model whose training data changed."""
+    training.retrain_due()

@@ -1,9 +1,16 @@
-"""Fine-tuning LoRA adapters: runs on the gpu queue (or `manage.py retrain`), then judged and promoted.
+"""Fine-tuning: runs on the gpu queue (or `manage.py retrain`), then judged and promoted.
 
-A bootstrap run teaches the shared base model of a language to write like the corpus's training
-split. The adapter lands in the model store under its data hash, so the same corpus, settings and
-base never train twice. Then it writes the held-out products, and it is promoted only when
-`metrics.promotion_decision` says it beats the model that writes the language now.
+* A bootstrap run teaches the shared base model of a language to write like the corpus's training
+  split (the day-one adapter).
+* A merchant run teaches the merchant's own adapter its accepted copy; a global run teaches the
+  shared adapter the accepted copy of every merchant who opted in. Both go through the dataset
+  builder (filters, dedupe, a stable held-out split, general data mixed in) and are skipped when
+  their data hash has not changed since the last run.
+* LoRA by default; `method="full"` fine-tunes every weight (a whole model in the store).
+
+The result lands in the model store under its data hash, so the same data, settings and base never
+train twice. Then the candidate and the current model write the same held-out products, and the
+candidate is promoted only when `metrics.promotion_decision` says it is better.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +28,19 @@ from django.db import transaction
 from django.db.models import F
 
 from catalog import jobs
-from catalog.models import JobStatus
+from catalog.models import JobStatus, Merchant
+from generation import datasets
 from generation.evaluation import evaluate_version, evaluation_key, evaluation_products
 from generation.language_models import base_version, current_version
-from generation.ml.corpus import shipped_split
+from generation.ml.corpus import CorpusProduct, shipped_split
 from generation.ml.evaluation import EvaluationOptions, evaluation_items
 from generation.ml.metrics import Metrics, promotion_decision
 from generation.ml.prompts import LANGUAGES
 from generation.models import ModelVersion, TrainingRun
+from generation.promotion import model_version_promote
 
 PROGRESS_EVERY = 2  # steps between progress writes and cancel checks
+FULL_FINETUNE_LEARNING_RATE = 5e-5  # every weight moves: ten times gentler than LoRA's default
 
 
 def adapter_store_dir() -> Path:
@@ -51,23 +62,81 @@ def bootstrap_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     return config | (overrides or {})
 
 
-def bootstrap_training_start(
-    language: str, *, config: dict[str, Any] | None = None, enqueue: bool = True
-) -> TrainingRun:
-    """Queue the shared adapter's training on the corpus for a language (gpu queue)."""
+def retrain_config(method: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Settings of a merchant or global run: the retrain defaults, then the caller's overrides."""
+    config: dict[str, Any] = {
+        "epochs": settings.COPILOT_RETRAIN_EPOCHS,
+        "batch_size": settings.COPILOT_RETRAIN_BATCH_SIZE,
+    }
+    if method == TrainingRun.Method.FULL:
+        config["learning_rate"] = FULL_FINETUNE_LEARNING_RATE
+    return config | (overrides or {})
+
+
+def _checked_config(config: dict[str, Any]) -> None:
     from generation.ml.lora import LoraConfig
 
-    if language not in LANGUAGES:
-        raise ValidationError({"language": f"Unknown language '{language}'."})
-    config = bootstrap_config(config)
     try:
         LoraConfig.from_dict(config)
     except (TypeError, ValueError) as error:
         raise ValidationError({"config": str(error)}) from None
+
+
+def bootstrap_training_start(
+    language: str, *, config: dict[str, Any] | None = None, enqueue: bool = True
+) -> TrainingRun:
+    """Queue the shared adapter's training on the corpus for a language (gpu queue)."""
+    if language not in LANGUAGES:
+        raise ValidationError({"language": f"Unknown language '{language}'."})
+    config = bootstrap_config(config)
+    _checked_config(config)
     with transaction.atomic():
         run = TrainingRun.objects.create(language=language, kind=TrainingRun.Kind.BOOTSTRAP, config=config)
         if enqueue:
-            transaction.on_commit(lambda: _enqueue_training(run))
+            transaction.on_commit(training_queue_next)
+    return run
+
+
+def retrain_start(
+    *,
+    language: str,
+    merchant: Merchant | None = None,
+    method: str = TrainingRun.Method.LORA,
+    config: dict[str, Any] | None = None,
+    enqueue: bool = True,
+) -> TrainingRun:
+    """Queue a merchant's adapter (merchant given) or the shared one from opted-in merchants."""
+    if language not in LANGUAGES:
+        raise ValidationError({"language": f"Unknown language '{language}'."})
+    if method not in TrainingRun.Method.values:
+        raise ValidationError({"method": f"Unknown method '{method}'; choose lora or full."})
+    config = retrain_config(method, config)
+    _checked_config(config)
+    kind = TrainingRun.Kind.MERCHANT if merchant is not None else TrainingRun.Kind.GLOBAL
+    with transaction.atomic():
+        run = TrainingRun.objects.create(
+            merchant=merchant, language=language, kind=kind, method=method, config=config
+        )
+        if enqueue:
+            transaction.on_commit(training_queue_next)
+    return run
+
+
+def training_queue_next() -> TrainingRun | None:
+    """Send the oldest waiting run to the gpu queue, unless one is already training or sent.
+
+    One training at a time: each needs most of a small machine's memory, and a worker slot stays
+    free for other gpu-queue work. Every run that ends sends the next.
+    """
+    waiting = TrainingRun.objects.filter(status=JobStatus.QUEUED)
+    if (
+        TrainingRun.objects.filter(status=JobStatus.RUNNING).exists()
+        or waiting.exclude(celery_task_id="").exists()
+    ):
+        return None
+    run = waiting.order_by("created_at", "pk").first()
+    if run is not None:
+        _enqueue_training(run)
     return run
 
 
@@ -78,13 +147,14 @@ def _enqueue_training(run: TrainingRun) -> None:
 
 
 def bootstrap_training_queue() -> TrainingRun | None:
-    """Queue the bootstrap run of the first language without a shared adapter, if none is training.
+    """Queue the bootstrap run of the first language without a shared adapter, if none is waiting.
 
-    One run at a time, so a worker slot stays free for other gpu-queue work; each finished
-    bootstrap run queues the next language.
+    Each finished bootstrap run queues the next language.
     """
     if TrainingRun.objects.filter(
-        merchant__isnull=True, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+        merchant__isnull=True,
+        kind=TrainingRun.Kind.BOOTSTRAP,
+        status__in=[JobStatus.QUEUED, JobStatus.RUNNING],
     ).exists():
         return None
     trained = set(
@@ -105,38 +175,190 @@ def training_in_progress() -> TrainingRun | None:
     )
 
 
+# --- What a run learns from, and whether it needs to run ------------------------------------------
+
+
+@dataclass
+class Material:
+    """A run's training pairs, the products it is judged on, and how the dataset was built."""
+
+    pairs: list
+    products: list[CorpusProduct]
+    dataset: dict[str, Any]
+
+
+def training_material(*, kind: str, language: str, merchant: Merchant | None) -> Material:
+    from generation.ml import lora
+
+    if kind == TrainingRun.Kind.BOOTSTRAP:
+        train, _ = shipped_split()
+        pairs = [
+            lora.training_pair(p.facts, name, language, text)
+            for p in train
+            if p.language == language
+            for name, text in p.references
+        ]
+        products = evaluation_products(language, limit=settings.COPILOT_PROMOTION_EVAL_PRODUCTS)
+        return Material(pairs, products, {"train": len(pairs), "general": 0, "held_out": len(products)})
+    dataset = datasets.build(merchant=merchant, language=language)
+    pairs = [
+        lora.training_pair(e.facts, e.field, e.language, e.text) for e in dataset.train + dataset.general
+    ]
+    products = datasets.held_out_products(dataset, language)
+    if settings.COPILOT_RETRAIN_GENERAL_EVAL_PRODUCTS:
+        # A few corpus products too: a merchant's adapter must not forget how to write the rest.
+        products += evaluation_products(language, limit=settings.COPILOT_RETRAIN_GENERAL_EVAL_PRODUCTS)
+    return Material(pairs, products, dataset.summary())
+
+
+@dataclass
+class PlannedRun:
+    """What `retrain` would do for one merchant (or the shared model) and language, and why."""
+
+    merchant: Merchant | None
+    language: str
+    method: str
+    examples: int  # accepted examples kept for training (before general data is mixed in)
+    data_hash: str
+    dataset: dict[str, Any]
+    action: str  # "train" or "skip"
+    reason: str
+
+    @property
+    def owner(self) -> str:
+        return self.merchant.slug if self.merchant is not None else "shared (opted-in merchants)"
+
+
+def plan_run(*, merchant: Merchant | None, language: str, method: str, config: dict[str, Any]) -> PlannedRun:
+    """Decide whether a merchant's (or the shared) model needs training, without training it."""
+    from generation.ml import lora
+
+    kind = TrainingRun.Kind.MERCHANT if merchant is not None else TrainingRun.Kind.GLOBAL
+    material = training_material(kind=kind, language=language, merchant=merchant)
+    kept = material.dataset.get("train", 0) + material.dataset.get("held_out", 0)
+    digest = lora.data_hash(
+        material.pairs, lora.LoraConfig.from_dict(config), base_version(language).base_model, method
+    )
+
+    def planned(action: str, reason: str) -> PlannedRun:
+        return PlannedRun(merchant, language, method, kept, digest, material.dataset, action, reason)
+
+    if kept < settings.COPILOT_RETRAIN_MIN_EXAMPLES:
+        return planned(
+            "skip", f"{kept} usable examples; at least {settings.COPILOT_RETRAIN_MIN_EXAMPLES} needed"
+        )
+    last = _last_finished_run(merchant, language, kind, method)
+    if last is not None and last.data_hash == digest:
+        return planned("skip", f"training data unchanged since run {last.pk}")
+    return planned("train", "first run" if last is None else f"new or changed examples since run {last.pk}")
+
+
+def _last_finished_run(
+    merchant: Merchant | None, language: str, kind: str, method: str
+) -> TrainingRun | None:
+    runs = TrainingRun.objects.filter(language=language, kind=kind, method=method, status=JobStatus.SUCCEEDED)
+    runs = runs.filter(merchant=merchant) if merchant is not None else runs.filter(merchant__isnull=True)
+    return runs.exclude(data_hash="").order_by("-finished_at", "-pk").first()
+
+
+def retrain_plan(
+    *,
+    merchants: list[Merchant] | None = None,
+    shared: bool = False,
+    languages: tuple[str, ...] = LANGUAGES,
+    method: str = TrainingRun.Method.LORA,
+    config: dict[str, Any] | None = None,
+) -> list[PlannedRun]:
+    """Plan runs for the merchants given (default: every merchant with accepted copy), or with
+    shared=True for the shared model from the merchants who opted in."""
+    config = retrain_config(method, config)
+    _checked_config(config)
+    if shared:
+        owners: list[Merchant | None] = [None]
+    elif merchants is not None:
+        owners = list(merchants)
+    else:
+        owners = list(Merchant.objects.filter(training_examples__isnull=False).distinct().order_by("slug"))
+    plans = []
+    for owner in owners:
+        for language in languages:
+            plans.append(plan_run(merchant=owner, language=language, method=method, config=config))
+    return plans
+
+
+def retrain_due() -> list[TrainingRun]:
+    """The schedule's job: queue a run for every merchant (and the shared model) whose data changed."""
+    plans = retrain_plan() + (retrain_plan(shared=True) if datasets.sharing_merchant_ids() else [])
+    return [
+        retrain_start(language=plan.language, merchant=plan.merchant, method=plan.method)
+        for plan in plans
+        if plan.action == "train"
+    ]
+
+
+# --- Running a run --------------------------------------------------------------------------------
+
+
+def _owner_name(run: TrainingRun) -> str:
+    return run.merchant.slug if run.merchant_id else "shared"
+
+
 def training_run_execute(
     *, job_id: int, report: Callable[[str, int, int], None] | None = None, queue_next: bool = True
 ) -> TrainingRun | None:
-    """Train (or reuse the stored adapter), evaluate against the current model, promote or reject.
+    """Train (or reuse the stored model), evaluate against the current model, promote or reject.
 
-    A finished bootstrap run queues the next language's (unless queue_next is False).
+    A merchant or global run whose data hash matches its last finished run is skipped. When a run
+    ends, the next waiting run is sent (and a bootstrap run queues the next language), unless
+    queue_next is False.
     """
-    run = TrainingRun.objects.filter(pk=job_id).first()
+    run = TrainingRun.objects.select_related("merchant").filter(pk=job_id).first()
     if run is None:
         return None
     if run.is_finished or not jobs.job_start(run):
         return run
+    try:
+        return _execute(run, report=report)
+    finally:
+        if queue_next:
+            if run.kind == TrainingRun.Kind.BOOTSTRAP:
+                bootstrap_training_queue()
+            training_queue_next()
+
+
+def _execute(run: TrainingRun, *, report: Callable[[str, int, int], None] | None) -> TrainingRun:
     from generation.ml import lora
 
     config = lora.LoraConfig.from_dict(run.config)
     base = base_version(run.language)
-    train, _ = shipped_split()
-    pairs = [
-        lora.training_pair(p.facts, name, run.language, text)
-        for p in train
-        if p.language == run.language
-        for name, text in p.references
-    ]
-    digest = lora.data_hash(pairs, config, base.base_model)
-    target = adapter_store_dir() / run.language / f"shared-{digest[:16]}"
-    products = evaluation_products(run.language, limit=settings.COPILOT_PROMOTION_EVAL_PRODUCTS)
+    material = training_material(kind=run.kind, language=run.language, merchant=run.merchant)
+    pairs = material.pairs
+    digest = lora.data_hash(pairs, config, base.base_model, run.method)
+    TrainingRun.objects.filter(pk=run.pk).update(
+        data_hash=digest, examples=len(pairs), dataset=material.dataset
+    )
+    if run.kind != TrainingRun.Kind.BOOTSTRAP:
+        last = _last_finished_run(run.merchant, run.language, run.kind, run.method)
+        if last is not None and last.data_hash == digest:
+            message = f"Skipped: the training data has not changed since run {last.pk}."
+            TrainingRun.objects.filter(pk=run.pk).update(log=message)
+            return jobs.job_finish(run, JobStatus.SUCCEEDED, message="")
+        if not pairs or not material.products:
+            return jobs.job_finish(
+                run,
+                JobStatus.FAILED,
+                message=f"Not enough usable examples to train and judge on ({material.dataset}).",
+            )
+    if run.kind == TrainingRun.Kind.BOOTSTRAP:
+        folder = f"shared-{digest[:16]}"  # the day-one adapters' names, kept so they are reused
+    else:
+        folder = f"{_owner_name(run)}-{'full-' if run.method == TrainingRun.Method.FULL else ''}{digest[:16]}"
+    target = adapter_store_dir() / run.language / folder
+    products = material.products
     options = EvaluationOptions(language=run.language)  # greedy, every field, generic channel
     drafts = evaluation_items(products, options)
     steps = lora.planned_steps(len(pairs), config)
-    TrainingRun.objects.filter(pk=run.pk).update(
-        data_hash=digest, examples=len(pairs), total=steps + 2 * drafts, done=0
-    )
+    TrainingRun.objects.filter(pk=run.pk).update(total=steps + 2 * drafts, done=0)
     run.refresh_from_db()
     trained = _train_or_reuse(run, base, pairs, config, target, report=report)
     if trained is None:  # stopped: the checkpoint holds the progress
@@ -144,19 +366,19 @@ def training_run_execute(
         return run
     training, log = trained
     TrainingRun.objects.filter(pk=run.pk).update(done=steps, log="\n".join(log))
+    full = run.method == TrainingRun.Method.FULL
     candidate = ModelVersion.objects.create(
-        kind=ModelVersion.Kind.ADAPTER,
+        merchant=run.merchant,
+        kind=ModelVersion.Kind.FULL if full else ModelVersion.Kind.ADAPTER,
         language=run.language,
-        name=f"bootstrap-{run.language}-{digest[:8]}",
+        name=f"{run.kind}-{_owner_name(run) + '-' if run.merchant_id else ''}{run.language}"
+        f"{'-full' if full else ''}-{digest[:8]}",
         base_model=base.base_model,
         adapter_path=str(target),
-        metrics={"training": training},
+        metrics={"training": training, "dataset": material.dataset},
     )
     TrainingRun.objects.filter(pk=run.pk).update(version=candidate)
-    run = _judge(run, candidate, products, options, done=steps, log=log, report=report)
-    if queue_next and run.kind == TrainingRun.Kind.BOOTSTRAP:
-        bootstrap_training_queue()
-    return run
+    return _judge(run, candidate, products, options, done=steps, log=log, report=report)
 
 
 def _train_or_reuse(
@@ -174,7 +396,7 @@ def _train_or_reuse(
     manifest = lora.read_adapter_manifest(target)
     if manifest is not None:
         return manifest["training"], [
-            f"Reused the stored adapter {target.name} (same corpus, settings and base model)."
+            f"Reused the stored model {target.name} (same data, settings and base model)."
         ]
     stopped = {"value": False}
 
@@ -192,21 +414,25 @@ def _train_or_reuse(
         config,
         progress=progress,
         should_stop=lambda: stopped["value"],
+        method=run.method,
     )
     if result.stopped:
         return None
     training = result.to_dict()
+    full = run.method == TrainingRun.Method.FULL
     lora.save_adapter(
         model,
         target,
         {
             "language": run.language,
+            "method": run.method,
             "base_model": base.base_model,
             "data_hash": run.data_hash,
             "examples": len(pairs),
             "config": config.to_dict(),
             "training": training,
         },
+        tokenizer_from=Path(base.base_model) if full else None,
     )
     return training, [
         f"{result.steps} steps on {len(pairs)} examples in {result.seconds:.0f} s "
@@ -226,7 +452,7 @@ def _judge(
     report: Callable[[str, int, int], None] | None = None,
 ) -> TrainingRun:
     """Evaluate the candidate and the current model on the same products, then promote or reject."""
-    current = current_version(run.language)
+    current = current_version(run.language, run.merchant)
     key = evaluation_key(products, options)
     progress_base = {"done": done}
 
@@ -255,12 +481,9 @@ def _judge(
             },
         }
         candidate.decision = ("Promoted: " if promote else "Rejected: ") + reason
+        candidate.save(update_fields=["metrics", "decision"])
         if promote:
-            ModelVersion.objects.filter(
-                kind=ModelVersion.Kind.ADAPTER, merchant=candidate.merchant, language=candidate.language
-            ).update(is_promoted=False)
-            candidate.is_promoted = True
-        candidate.save(update_fields=["metrics", "decision", "is_promoted"])
+            model_version_promote(version=candidate)
         log.append(candidate.decision)
         TrainingRun.objects.filter(pk=run.pk).update(log="\n".join(log))
     _write_metrics_file(Path(candidate.adapter_path), evaluation | {"decision": candidate.decision})
@@ -292,6 +515,7 @@ def training_run_fail(*, job_id: int, message: str) -> None:
     run = TrainingRun.objects.filter(pk=job_id).first()
     if run:
         jobs.job_finish(run, JobStatus.FAILED, message=message)
+    training_queue_next()
 
 
 def training_run_cancel(run: TrainingRun) -> TrainingRun:

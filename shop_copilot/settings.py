@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("COPILOT_VAR_DIR", BASE_DIR / "var"))
@@ -170,6 +171,17 @@ COPILOT_BOOTSTRAP_BATCH_SIZE = env_int("COPILOT_BOOTSTRAP_BATCH_SIZE", 8)
 # Held-out products per language a new adapter is judged on before promotion (0 = all of them).
 COPILOT_PROMOTION_EVAL_PRODUCTS = env_int("COPILOT_PROMOTION_EVAL_PRODUCTS", 0)
 
+# --- Retraining on accepted copy (`manage.py retrain`, the schedule below) -------------------
+COPILOT_RETRAIN_MIN_EXAMPLES = env_int("COPILOT_RETRAIN_MIN_EXAMPLES", 20)  # usable, per language
+COPILOT_RETRAIN_EPOCHS = env_int("COPILOT_RETRAIN_EPOCHS", 3)
+COPILOT_RETRAIN_BATCH_SIZE = env_int("COPILOT_RETRAIN_BATCH_SIZE", 8)
+# Share of a training set taken from the corpus, so an adapter keeps writing in general.
+COPILOT_RETRAIN_GENERAL_SHARE = float(os.environ.get("COPILOT_RETRAIN_GENERAL_SHARE", "0.5"))
+# Corpus held-out products judged beside a merchant's own held-out ones (forgetting shows there).
+COPILOT_RETRAIN_GENERAL_EVAL_PRODUCTS = env_int("COPILOT_RETRAIN_GENERAL_EVAL_PRODUCTS", 4)
+# When Celery beat queues `retrain_due` (crontab fields: minute hour day-of-week); empty: never.
+COPILOT_RETRAIN_SCHEDULE = os.environ.get("COPILOT_RETRAIN_SCHEDULE", "0 3 *")
+
 # --- Product images -------------------------------------------------------------------------
 COPILOT_FASHION_MNIST_DIR = Path(
     os.environ.get("COPILOT_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
@@ -206,6 +218,13 @@ CELERY_TASK_ROUTES = {
     "generation.gpu.*": {"queue": "gpu"},
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("COPILOT_TASKS_EAGER", default=False)
+CELERY_BEAT_SCHEDULE = {}
+if COPILOT_RETRAIN_SCHEDULE.strip():
+    _minute, _hour, _day_of_week = ([*COPILOT_RETRAIN_SCHEDULE.split(), "*", "*", "*"])[:3]
+    CELERY_BEAT_SCHEDULE["retrain-copy-models"] = {
+        "task": "generation.gpu.retrain_due",
+        "schedule": crontab(minute=_minute, hour=_hour, day_of_week=_day_of_week),
+    }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- API ------------------------------------------------------------------------------------

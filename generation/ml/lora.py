@@ -113,11 +113,19 @@ def training_pair(facts: ProductFacts, field_name: str, language: str, target: s
     return TrainingPair(prompt=build_prompt(facts, options), target=target)
 
 
-def data_hash(pairs: Sequence[TrainingPair], config: LoraConfig, base_model: str) -> str:
-    """Identifies what a run learns from: the same hash means the same adapter."""
+METHODS = ("lora", "full")
+
+
+def data_hash(
+    pairs: Sequence[TrainingPair], config: LoraConfig, base_model: str, method: str = "lora"
+) -> str:
+    """Identifies what a run learns from: the same hash means the same adapter (or model)."""
     digest = hashlib.sha256()
     # The base model's folder name, not its path: the same base in another checkout is the same base.
-    digest.update(json.dumps([config.to_dict(), Path(base_model).name, ADAPTER_FORMAT_VERSION]).encode())
+    header = [config.to_dict(), Path(base_model).name, ADAPTER_FORMAT_VERSION]
+    if method != "lora":  # LoRA hashes stay what they were before full fine-tuning existed
+        header.append(method)
+    digest.update(json.dumps(header).encode())
     for pair in pairs:
         digest.update(pair.prompt.completion.encode())
         digest.update(b"\x00")
@@ -273,13 +281,17 @@ def train_lora(
     progress: Callable[[int, int, float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     checkpoint_every: int = 20,
+    method: str = "lora",
 ) -> tuple[TrainingResult, Any]:
-    """Train an adapter; returns the result and the peft model (unsaved). Resumes from work_dir.
+    """Train an adapter (or, with method="full", every weight of the model); returns the result
+    and the model (unsaved). Resumes from work_dir.
 
     progress(step, total_steps, loss) is called after every step; should_stop() is asked after
     every step, and a True answer saves a checkpoint and returns with result.stopped set.
     A checkpoint is also written every `checkpoint_every` steps and at the end of every epoch.
     """
+    if method not in METHODS:
+        raise ValueError(f"Unknown training method {method!r}; choose one of {', '.join(METHODS)}")
     from generation.ml.generator import configure_torch_threads, device_and_dtype
 
     configure_torch_threads()
@@ -296,16 +308,24 @@ def train_lora(
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=dtype).to(device)
-    model = get_peft_model(
-        model,
-        PeftLoraConfig(
-            r=config.rank,
-            lora_alpha=config.alpha,
-            lora_dropout=config.dropout,
-            target_modules=list(config.target_modules),
-            task_type="CAUSAL_LM",
-        ),
-    )
+    if method == "lora":
+        model = get_peft_model(
+            model,
+            PeftLoraConfig(
+                r=config.rank,
+                lora_alpha=config.alpha,
+                lora_dropout=config.dropout,
+                target_modules=list(config.target_modules),
+                task_type="CAUSAL_LM",
+            ),
+        )
+    else:
+        model.requires_grad_(True)
+
+    def trained_state() -> dict[str, Any]:
+        """The weights this method changes: the adapter's, or all of them."""
+        return {k: v for k, v in model.state_dict().items() if method == "full" or "lora_" in k}
+
     encoded = [encode_pair(tokenizer, pair, config.max_length) for pair in pairs]
     order = list(range(len(encoded)))
     random.Random(config.seed).shuffle(order)
@@ -330,7 +350,11 @@ def train_lora(
     checkpoint_path = work_dir / CHECKPOINT_NAME
     if checkpoint_path.exists():
         state = torch.load(checkpoint_path, map_location=device, weights_only=False)
-        if state["config"] != config.to_dict() or state["examples"] != len(encoded):
+        if (
+            state["config"] != config.to_dict()
+            or state["examples"] != len(encoded)
+            or state.get("method", "lora") != method
+        ):
             raise ValueError(
                 "The checkpoint belongs to a run with other settings or data; delete it to start over"
             )
@@ -344,13 +368,13 @@ def train_lora(
 
     def save_checkpoint() -> None:
         work_dir.mkdir(parents=True, exist_ok=True)
-        adapter_state = {k: v for k, v in model.state_dict().items() if "lora_" in k}
         partial = checkpoint_path.with_suffix(".tmp")
         torch.save(
             {
                 "config": config.to_dict(),
+                "method": method,
                 "examples": len(encoded),
-                "adapter": adapter_state,
+                "adapter": trained_state(),
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
                 "result": asdict(result),
@@ -361,7 +385,7 @@ def train_lora(
         os.replace(partial, checkpoint_path)
 
     model.train()
-    best_state = {k: v.detach().clone() for k, v in model.state_dict().items() if "lora_" in k}
+    best_state = {k: v.detach().clone() for k, v in trained_state().items()}
     started = time.monotonic() - result.seconds
     running_loss = result.train_loss if not math.isnan(result.train_loss) else None
     while result.steps < total_steps and not result.early_stopped:
@@ -403,19 +427,26 @@ def train_lora(
                 result.early_stopped = True
                 model.load_state_dict(best_state, strict=False)
             else:
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items() if "lora_" in k}
+                best_state = {k: v.detach().clone() for k, v in trained_state().items()}
             save_checkpoint()
     result.seconds = time.monotonic() - started
     result.peak_memory_mb = _peak_memory_mb(device)
     return result, model
 
 
-def save_adapter(model: Any, target: Path, manifest: dict[str, Any]) -> Path:
-    """Write the adapter and its manifest to a temporary folder, then rename it into place."""
+def save_adapter(
+    model: Any, target: Path, manifest: dict[str, Any], *, tokenizer_from: Path | None = None
+) -> Path:
+    """Write the adapter (or a fully fine-tuned model, with its tokenizer copied from
+    `tokenizer_from`) and its manifest to a temporary folder, then rename it into place."""
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         model.save_pretrained(scratch)
+        if tokenizer_from is not None:
+            from transformers import AutoTokenizer
+
+            AutoTokenizer.from_pretrained(tokenizer_from).save_pretrained(scratch)
         (scratch / ADAPTER_MANIFEST).write_text(
             json.dumps({"format_version": ADAPTER_FORMAT_VERSION, **manifest}, indent=2, ensure_ascii=False)
         )

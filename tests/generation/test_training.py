@@ -76,7 +76,7 @@ def test_the_same_corpus_and_settings_reuse_the_stored_adapter(store: Path, monk
     monkeypatch.setattr(lora, "train_lora", no_training)
     second = run_bootstrap()
     assert second.status == JobStatus.SUCCEEDED
-    assert "Reused the stored adapter" in second.log
+    assert "Reused the stored model" in second.log
     assert second.version.adapter_path == first.version.adapter_path
     # Other settings are another adapter.
     with pytest.raises(AssertionError, match="trained again"):
