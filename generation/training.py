@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,8 +49,16 @@ def adapter_store_dir() -> Path:
 
 
 def training_work_dir(run: TrainingRun) -> Path:
-    """Checkpoints of one run; a re-run of the same row resumes from here."""
-    return adapter_store_dir() / "runs" / str(run.pk)
+    """Checkpoints of what a run trains, named like its model: a re-run of the same row, or a new
+    run on the same data and settings after a cancel, resumes from here."""
+    return adapter_store_dir() / "runs" / _model_folder(run)
+
+
+def _model_folder(run: TrainingRun) -> str:
+    if run.kind == TrainingRun.Kind.BOOTSTRAP:
+        return f"shared-{run.data_hash[:16]}"  # the day-one adapters' names, kept so they are reused
+    full = "full-" if run.method == TrainingRun.Method.FULL else ""
+    return f"{_owner_name(run)}-{full}{run.data_hash[:16]}"
 
 
 def bootstrap_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -349,11 +358,8 @@ def _execute(run: TrainingRun, *, report: Callable[[str, int, int], None] | None
                 JobStatus.FAILED,
                 message=f"Not enough usable examples to train and judge on ({material.dataset}).",
             )
-    if run.kind == TrainingRun.Kind.BOOTSTRAP:
-        folder = f"shared-{digest[:16]}"  # the day-one adapters' names, kept so they are reused
-    else:
-        folder = f"{_owner_name(run)}-{'full-' if run.method == TrainingRun.Method.FULL else ''}{digest[:16]}"
-    target = adapter_store_dir() / run.language / folder
+    run.refresh_from_db()
+    target = adapter_store_dir() / run.language / _model_folder(run)
     products = material.products
     options = EvaluationOptions(language=run.language)  # greedy, every field, generic channel
     drafts = evaluation_items(products, options)
@@ -434,6 +440,7 @@ def _train_or_reuse(
         },
         tokenizer_from=Path(base.base_model) if full else None,
     )
+    shutil.rmtree(training_work_dir(run), ignore_errors=True)  # the model is saved; checkpoints go
     return training, [
         f"{result.steps} steps on {len(pairs)} examples in {result.seconds:.0f} s "
         f"({result.examples_per_second:.2f} examples/s), loss {result.train_loss:.3f}, "

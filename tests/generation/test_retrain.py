@@ -302,3 +302,37 @@ def test_the_retrain_command_trains_a_merchant_here(merchant_account, store) -> 
     assert run.status == JobStatus.SUCCEEDED and run.merchant == merchant_account.merchant
     assert run.version.name in out.getvalue()
     assert "steps on" in out.getvalue()
+
+
+def test_a_cancelled_run_is_resumed_by_the_next_run_on_the_same_data(merchant_account, store) -> None:
+    accept_titles(merchant_account, 10)
+    first = training.retrain_start(
+        language="en", merchant=merchant_account.merchant, config=SMALL | {"max_steps": 3}, enqueue=False
+    )
+
+    def cancel_after_first_step(stage: str, done: int, total: int) -> None:
+        if stage == "train" and done == 1:
+            training.training_run_cancel(first)
+
+    training.PROGRESS_EVERY, every = 1, training.PROGRESS_EVERY
+    try:
+        stopped = training.training_run_execute(
+            job_id=first.pk, report=cancel_after_first_step, queue_next=False
+        )
+    finally:
+        training.PROGRESS_EVERY = every
+    assert stopped.status == JobStatus.CANCELLED and stopped.version is None
+    checkpoint = training.training_work_dir(stopped) / "checkpoint.pt"
+    assert checkpoint.exists()
+
+    second = training.retrain_start(
+        language="en", merchant=merchant_account.merchant, config=SMALL | {"max_steps": 3}, enqueue=False
+    )
+    steps: list[int] = []
+    finished = training.training_run_execute(
+        job_id=second.pk, report=lambda stage, done, total: steps.append(done) if stage == "train" else None
+    )
+    assert finished.status == JobStatus.SUCCEEDED, finished.error_message
+    assert steps == [2, 3]  # step 1 came from the cancelled run's checkpoint
+    assert finished.version.metrics["training"]["steps"] == 3
+    assert not checkpoint.exists()  # the model is saved: its checkpoints are gone

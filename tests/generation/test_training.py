@@ -176,7 +176,7 @@ def test_a_cancelled_run_stops_keeps_its_checkpoint_and_a_rerun_resumes(store: P
         training.PROGRESS_EVERY = every
     assert stopped.status == JobStatus.CANCELLED
     assert stopped.version is None
-    assert (training.training_work_dir(run) / lora.CHECKPOINT_NAME).exists()
+    assert (training.training_work_dir(stopped) / lora.CHECKPOINT_NAME).exists()
 
     # A worker that crashed hands the same row back: it resumes from the checkpoint.
     TrainingRun.objects.filter(pk=run.pk).update(status=JobStatus.RUNNING)
