@@ -1,9 +1,12 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
@@ -19,6 +22,7 @@ class MerchantAdmin(MerchantScopedAdmin):
     list_display = ["name", "slug", "product_count", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    actions = ["retrain_copy_models"]
 
     @admin.display(description=_("products"))
     def product_count(self, merchant: Merchant) -> int:
@@ -29,6 +33,40 @@ class MerchantAdmin(MerchantScopedAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser
+
+    def has_retrain_permission(self, request: HttpRequest) -> bool:
+        """Retraining queues training runs: it takes the permission to add them."""
+        return request.user.has_perm("generation.add_trainingrun")
+
+    @admin.action(description=_("Retrain the copy models of the selected merchants"), permissions=["retrain"])
+    def retrain_copy_models(self, request: HttpRequest, queryset: QuerySet[Merchant]) -> None:
+        """Queue a run for each merchant and language whose accepted copy changed (gpu queue, one at a
+        time); the rest are skipped, with the reason."""
+        from generation import training  # the training code is heavy; the admin loads it when asked
+
+        plans = training.retrain_plan(merchants=list(queryset.order_by("slug")))
+        queued = 0
+        skipped: list[str] = []
+        for plan in plans:
+            if plan.action != "train":
+                skipped.append(f"{plan.owner} {plan.language}: {plan.reason}")
+                continue
+            try:
+                training.retrain_start(language=plan.language, merchant=plan.merchant, method=plan.method)
+            except ValidationError as exc:
+                skipped.append(f"{plan.owner} {plan.language}: {' '.join(exc.messages)}")
+            else:
+                queued += 1
+        message = ngettext("%(count)d run queued", "%(count)d runs queued", queued) % {"count": queued}
+        if skipped:
+            message = ngettext(
+                "%(queued)s; %(count)d skipped (%(reasons)s).",
+                "%(queued)s; %(count)d skipped (%(reasons)s).",
+                len(skipped),
+            ) % {"queued": message, "count": len(skipped), "reasons": "; ".join(skipped)}
+        else:
+            message = gettext("%(queued)s.") % {"queued": message}
+        self.message_user(request, message, messages.SUCCESS if queued else messages.WARNING)
 
 
 @admin.register(User)

@@ -51,6 +51,14 @@ class CopySettingsForm(Form):
         widget=forms.Textarea(attrs={"rows": 8}),
         help_text=_("One word or phrase a line. Drafts that use one are flagged and ranked last."),
     )
+    share_for_training = forms.BooleanField(
+        label=_("Let my accepted copy improve the shared model"),
+        required=False,
+        help_text=_(
+            "Off: the copy you accept only trains your shop's own adapter. On: it also helps train "
+            "the shared model every shop starts from."
+        ),
+    )
 
     def clean_banned_words(self) -> list[str]:
         return [line.strip() for line in self.cleaned_data["banned_words"].splitlines() if line.strip()]

@@ -53,22 +53,38 @@ def copy_settings_get(*, merchant: Merchant) -> CopySettings:
     return CopySettings.objects.get_or_create(merchant=merchant)[0]
 
 
-def copy_settings_update(*, merchant: Merchant, banned_words: Iterable[str]) -> CopySettings:
-    """Replace the merchant's banned words (trimmed, de-duplicated, order kept)."""
-    words: list[str] = []
-    for word in banned_words:
-        word = " ".join(str(word).split())
-        if not word:
-            continue
-        if len(word) > 60:
-            raise ValidationError({"banned_words": f"'{word[:20]}…' is longer than 60 characters."})
-        if word.lower() not in {w.lower() for w in words}:
-            words.append(word)
-    if len(words) > MAX_BANNED_WORDS:
-        raise ValidationError({"banned_words": f"At most {MAX_BANNED_WORDS} banned words."})
+def copy_settings_update(
+    *,
+    merchant: Merchant,
+    banned_words: Iterable[str] | None = None,
+    share_for_training: bool | None = None,
+) -> CopySettings:
+    """Change the merchant's copy rules; an argument left None keeps what is stored.
+
+    banned_words replaces the list (trimmed, de-duplicated, order kept). share_for_training lets
+    the merchant's accepted copy train the shared model too, not only its own adapter.
+    """
     copy_settings = copy_settings_get(merchant=merchant)
-    copy_settings.banned_words = words
-    copy_settings.save(update_fields=["banned_words"])
+    update_fields: list[str] = []
+    if banned_words is not None:
+        words: list[str] = []
+        for word in banned_words:
+            word = " ".join(str(word).split())
+            if not word:
+                continue
+            if len(word) > 60:
+                raise ValidationError({"banned_words": f"'{word[:20]}…' is longer than 60 characters."})
+            if word.lower() not in {w.lower() for w in words}:
+                words.append(word)
+        if len(words) > MAX_BANNED_WORDS:
+            raise ValidationError({"banned_words": f"At most {MAX_BANNED_WORDS} banned words."})
+        copy_settings.banned_words = words
+        update_fields.append("banned_words")
+    if share_for_training is not None:
+        copy_settings.share_for_training = bool(share_for_training)
+        update_fields.append("share_for_training")
+    if update_fields:
+        copy_settings.save(update_fields=update_fields)
     return copy_settings
 
 

@@ -382,10 +382,20 @@ def draft_restore(request: HttpRequest, draft_id: int) -> HttpResponse:
 def copy_settings(request: HttpRequest) -> HttpResponse:
     merchant = current_merchant(request)
     current = services.copy_settings_get(merchant=merchant)
-    form = CopySettingsForm(posted(request), initial={"banned_words": "\n".join(current.banned_words)})
+    form = CopySettingsForm(
+        posted(request),
+        initial={
+            "banned_words": "\n".join(current.banned_words),
+            "share_for_training": current.share_for_training,
+        },
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            services.copy_settings_update(merchant=merchant, banned_words=form.cleaned_data["banned_words"])
+            services.copy_settings_update(
+                merchant=merchant,
+                banned_words=form.cleaned_data["banned_words"],
+                share_for_training=form.cleaned_data["share_for_training"],
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
