@@ -54,11 +54,17 @@ class Command(BaseCommand):
                 ])))
                 # Training takes minutes to an hour on a CPU: the gpu queue gets its own worker so
                 # imports and drafts never wait behind it, with two processes so image variants
-                # need not either (bootstrap runs are queued one at a time).
+                # need not either (training runs are sent one at a time). It also runs the beat
+                # schedule (the nightly retraining of merchants whose accepted copy changed).
+                beat = (
+                    ["-B", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")]
+                    if settings.CELERY_BEAT_SCHEDULE
+                    else []
+                )
                 children.append(("gpu worker", self._spawn(env, [
                     sys.executable, "-m", "celery", "-A", "shop_copilot", "worker",
                     "-Q", GPU_QUEUE, "-c", "2", "-l", "info",
-                    "-n", f"local-training-{os.getpid()}@%h",
+                    "-n", f"local-training-{os.getpid()}@%h", *beat,
                 ])))
                 self._queue_demo_training()
             address = f"{options['host']}:{options['port']}"
