@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 
 from catalog import services as catalog_services
 from catalog.models import JobStatus
-from generation import datasets, language_models, services, training
+from generation import datasets, language_models, services, tasks, training
 from generation.models import Draft, DraftRevision, ModelVersion, TrainingExample, TrainingRun
 from generation.promotion import model_rollback, model_version_promote
 
@@ -336,3 +336,17 @@ def test_a_cancelled_run_is_resumed_by_the_next_run_on_the_same_data(merchant_ac
     assert steps == [2, 3]  # step 1 came from the cancelled run's checkpoint
     assert finished.version.metrics["training"]["steps"] == 3
     assert not checkpoint.exists()  # the model is saved: its checkpoints are gone
+
+
+def test_the_nightly_schedule_runs_retrain_due_on_the_gpu_queue(
+    settings, merchant_account, store, monkeypatch
+) -> None:
+    from shop_copilot.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["retrain-copy-models"]
+    assert entry["task"] == "generation.gpu.retrain_due" and entry["task"] in app.tasks
+    assert (entry["schedule"].hour, entry["schedule"].minute) == ({3}, {0})
+    monkeypatch.setattr(training, "training_queue_next", lambda: None)
+    accept_titles(merchant_account, 10)
+    tasks.retrain_due()  # what the beat sends, run in place
+    assert TrainingRun.objects.get().merchant == merchant_account.merchant
