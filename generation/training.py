@@ -201,12 +201,7 @@ def training_material(*, kind: str, language: str, merchant: Merchant | None) ->
 
     if kind == TrainingRun.Kind.BOOTSTRAP:
         train, _ = shipped_split()
-        pairs = [
-            lora.training_pair(p.facts, name, language, text)
-            for p in train
-            if p.language == language
-            for name, text in p.references
-        ]
+        pairs = lora.corpus_pairs(train, language)
         products = evaluation_products(language, limit=settings.COPILOT_PROMOTION_EVAL_PRODUCTS)
         return Material(pairs, products, {"train": len(pairs), "general": 0, "held_out": len(products)})
     dataset = datasets.build(merchant=merchant, language=language)

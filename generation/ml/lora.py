@@ -23,11 +23,12 @@ import random
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from generation.ml.corpus import CorpusProduct
 from generation.ml.prompts import FIELD_SPECS, LENGTHS, ProductFacts, Prompt, PromptOptions, build_prompt
 from generation.ml.scoring import text_length
 
@@ -111,6 +112,16 @@ def training_pair(facts: ProductFacts, field_name: str, language: str, target: s
         field=field_name, language=language, length=length_for(field_name, language, target)
     )
     return TrainingPair(prompt=build_prompt(facts, options), target=target)
+
+
+def corpus_pairs(products: Iterable[CorpusProduct], language: str) -> list[TrainingPair]:
+    """Every reference copy of the language's products as a training pair."""
+    return [
+        training_pair(p.facts, name, language, text)
+        for p in products
+        if p.language == language
+        for name, text in p.references
+    ]
 
 
 METHODS = ("lora", "full")
