@@ -32,6 +32,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header
 
 from catalog.models import Language, Merchant, Product
+from generation import selectors
 from generation.models import CopyField, Draft, DraftStatus
 
 EXPORT_COLUMNS: tuple[str, ...] = (
@@ -94,15 +95,14 @@ def accepted_copy(
     if errors:
         raise ValidationError(errors)
 
-    drafts = Draft.objects.filter(product__merchant=merchant, status=DraftStatus.ACCEPTED)
-    if product_id is not None:
-        drafts = drafts.filter(product_id=product_id)
-    if field:
-        drafts = drafts.filter(field=field)
-    if language:
-        drafts = drafts.filter(language=language)
-    if channel:
-        drafts = drafts.filter(channel=channel)
+    drafts = selectors.draft_list(
+        merchant=merchant,
+        product_id=product_id,
+        field=field,
+        status=DraftStatus.ACCEPTED,
+        language=language,
+        channel=channel,
+    )
     return drafts.select_related("product", "decided_by", "model_version__merchant").order_by(
         "product__sku", "field", "language", "channel", "pk"
     )

@@ -120,23 +120,19 @@ def product_copy(request: HttpRequest, product_id: int) -> HttpResponse:
     return vary_on_htmx(response)
 
 
-def _editor_context(product: Product, **extra) -> dict:
-    return {
-        "product": product,
-        "cards": _field_cards(product),
-        "training_run": training.training_in_progress(),
-        "regenerate_form": RegenerateForm(),
-        **extra,
-    }
-
-
 def _render_editor(
     request: HttpRequest, product: Product, *, form: GenerateForm | None = None, status: int = 200, **extra
 ) -> HttpResponse:
-    context = _editor_context(
-        product, attributes=list(product.attributes.all()), form=form or GenerateForm(), **extra
-    )
-    context.setdefault("job", None)
+    context = {
+        "product": product,
+        "attributes": list(product.attributes.all()),
+        "form": form or GenerateForm(),
+        "cards": _field_cards(product),
+        "training_run": training.training_in_progress(),
+        "regenerate_form": RegenerateForm(),
+        "job": None,
+        **extra,
+    }
     return render(request, "generation/product_copy.html", context, status=status)
 
 

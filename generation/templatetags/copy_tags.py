@@ -36,11 +36,15 @@ def highlight_spans(text: str, spans: list[dict]) -> SafeString:
     return mark_safe("".join(parts))  # noqa: S308 - every part above is escaped
 
 
+def _problem_spans(grounding: dict | None, violations: list | None) -> list[dict]:
+    spans = list((grounding or {}).get("ungrounded", [])) + list(violations or [])
+    return sorted(spans, key=lambda s: s.get("start", 0))
+
+
 @register.filter
 def problems(draft) -> list[dict]:
     """Ungrounded claims and channel-rule violations of a draft, in text order."""
-    spans = list((draft.grounding or {}).get("ungrounded", [])) + list(draft.violations or [])
-    return sorted(spans, key=lambda s: s.get("start", 0))
+    return _problem_spans(draft.grounding, draft.violations)
 
 
 @register.filter
@@ -52,9 +56,7 @@ def highlighted(draft) -> SafeString:
 @register.filter
 def candidate_highlighted(candidate: dict) -> SafeString:
     """One of a draft's other candidates (a stored dict), escaped, with its problems marked."""
-    spans = list((candidate.get("grounding") or {}).get("ungrounded", [])) + list(
-        candidate.get("violations") or []
-    )
+    spans = _problem_spans(candidate.get("grounding"), candidate.get("violations"))
     return highlight_spans(candidate.get("text", ""), spans)
 
 
